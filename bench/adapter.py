@@ -1,0 +1,161 @@
+"""The adapter interface: one small base per family, each carrying a card.
+
+Transcribers (OCR engines, vision LLMs) turn each word image into a string; the harness ranks the
+gallery by NES. Embedding models (and ours) encode images and texts into one space; the harness
+ranks by cosine. Adapters never write results or know about runs; they import heavy libraries
+only inside ``load`` and the methods that need them, so listing adapters stays cheap.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Sequence
+
+import numpy as np
+
+from .availability import Availability, check_hf_weights, check_modules
+
+Family = Literal["ocr", "embedding", "vllm", "ours"]
+FAMILY_GROUPS: dict[str, str] = {
+    "ocr": "Two-Stage Strategies",
+    "embedding": "End-to-End Strategies",
+    "vllm": "General Visual Large Language Model Strategies",
+    "ours": "Ours",
+}
+
+
+@dataclass(frozen=True)
+class AdapterCard:
+    """Metadata of one baseline, in the spirit of MTEB's model cards."""
+
+    name: str  # registry name, e.g. "rapidocr"
+    row_name: str  # the row name in the paper's tables, e.g. "RapidOCR"
+    family: Family
+    source: str = ""  # the paper's "Source" column
+    citation: str = ""
+    model_id: str | None = None  # Hugging Face id or package/engine id
+    revision: str | None = None  # pinned revision (commit hash) where there is one
+    license: str = "unknown"
+    languages: tuple[str, ...] = ()
+    extra: str | None = None  # pip extra: pip install 'xscript-bench[<extra>]'
+    params_note: str = "all parameters of the loaded model"
+    params_m: float | None = None  # known count (millions) for listings before loading
+    trust_remote_code: bool = False  # needs --trust-remote-code (no native transformers class)
+    native_class: str | None = None  # the transformers class used, if any
+    gpu: float = 0.0  # GPUs a job needs (fractions share one), for distributed executors
+    memory_gb: float = 2.0
+    homepage: str = ""
+    notes: str = ""
+
+    @property
+    def scoring(self) -> str:
+        return "nes" if self.family in ("ocr", "vllm") else "cosine"
+
+    @property
+    def group(self) -> str:
+        return FAMILY_GROUPS[self.family]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["languages"] = list(self.languages)
+        d["scoring"] = self.scoring
+        return d
+
+
+@dataclass
+class AdapterOptions:
+    """Run-time choices the user makes for every adapter."""
+
+    device: str = "cpu"
+    dtype: str | None = None  # None: bf16 on CUDA, fp32 on CPU
+    batch_size: int | None = None
+    model_path: Path | None = None  # local weights instead of the Hugging Face cache
+    allow_download: bool = False
+    trust_remote_code: bool = False
+    threads: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def torch_dtype(self):
+        import torch
+
+        if self.dtype:
+            return getattr(torch, self.dtype)
+        return torch.bfloat16 if str(self.device).startswith("cuda") else torch.float32
+
+
+class Adapter(ABC):
+    """Common base. Subclasses set ``card`` and implement ``load``."""
+
+    card: ClassVar[AdapterCard]
+    requires_modules: ClassVar[tuple[str, ...]] = ()  # importable names the extra provides
+    default_batch_size: ClassVar[int] = 16
+
+    def __init__(self, options: AdapterOptions | None = None) -> None:
+        self.options = options or AdapterOptions()
+        self._loaded = False
+
+    @property
+    def batch_size(self) -> int:
+        return self.options.batch_size or self.default_batch_size
+
+    @classmethod
+    def availability(cls, options: AdapterOptions | None = None) -> Availability:
+        """Cheap check (no model load): is the extra installed, are weights present?"""
+        options = options or AdapterOptions()
+        status = check_modules(cls.requires_modules, cls.card.extra)
+        if not status.ok:
+            return status
+        if cls.card.trust_remote_code and not options.trust_remote_code:
+            return Availability(False, f"{cls.card.model_id} needs remote code (no native transformers "
+                                       "class); pass --trust-remote-code to allow it (pinned to revision "
+                                       f"{cls.card.revision})")
+        if cls.card.model_id and "/" in cls.card.model_id:
+            return check_hf_weights(cls.card.name, cls.card.model_id, cls.card.revision, options)
+        return Availability(True)
+
+    def ensure_loaded(self) -> None:
+        if not self._loaded:
+            self.load()
+            self._loaded = True
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load the model or engine (imports happen here)."""
+
+    def num_parameters(self) -> int | None:
+        """Parameters of the loaded model, as the card's ``params_note`` describes."""
+        return None
+
+    def cache_key(self) -> str:
+        """Identifies this adapter's outputs for the on-disk cache (model and revision)."""
+        return f"{self.card.name}@{self.card.revision or 'unversioned'}:{self.options.model_path or ''}"
+
+    def close(self) -> None:
+        """Free resources; the default drops references and lets GC do it."""
+
+
+class TranscriberAdapter(Adapter):
+    """OCR engines and vision LLMs: one string per image, ranked by NES."""
+
+    @abstractmethod
+    def transcribe(self, images: Sequence[Any], lang: str) -> list[str]:
+        """Transcribe each RGB PIL image; ``lang`` is the query language hint."""
+
+
+class EmbeddingAdapter(Adapter):
+    """Image-text embedding models: one L2-normalized vector per image and per text."""
+
+    @abstractmethod
+    def encode_images(self, images: Sequence[Any], lang: str) -> np.ndarray:
+        """(N, D) float32, L2-normalized."""
+
+    @abstractmethod
+    def encode_texts(self, texts: Sequence[str], lang: str) -> np.ndarray:
+        """(N, D) float32, L2-normalized; ``lang`` is the texts' language."""
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Row-wise L2 normalization in float32."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -1,0 +1,78 @@
+"""Availability checks that never load a model or download anything.
+
+Each failing check says what is missing and the exact fix, so ``bench list`` and ``bench run`` can
+report ``unavailable: <why, how to fix>`` instead of crashing.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from .adapter import AdapterOptions
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return "available" if self.ok else f"unavailable: {self.reason}"
+
+
+def check_modules(modules: Iterable[str], extra: str | None) -> Availability:
+    """All ``modules`` importable? Otherwise name the pip extra that provides them."""
+    missing = [m for m in modules if importlib.util.find_spec(m.split(".")[0]) is None]
+    if not missing:
+        return Availability(True)
+    fix = f"pip install 'xscript-bench[{extra}]'" if extra else f"pip install {' '.join(missing)}"
+    return Availability(False, f"missing Python package(s) {', '.join(missing)}; fix: {fix}")
+
+
+def check_binary(name: str, apt_package: str) -> Availability:
+    if shutil.which(name):
+        return Availability(True)
+    return Availability(False, f"{name} not found on PATH; fix: apt-get install {apt_package}")
+
+
+def download_allowed(options: "AdapterOptions") -> bool:
+    """Downloads happen only when the user asks: --allow-download or HF_HUB_OFFLINE=0."""
+    return options.allow_download or os.environ.get("HF_HUB_OFFLINE", "").strip() == "0"
+
+
+def hf_local_snapshot(model_id: str, revision: str | None) -> Path | None:
+    """The cached snapshot folder of ``model_id`` at ``revision`` (or any), without network."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    for rev in ([revision] if revision else []) + [None]:
+        for fname in ("config.json", "model_index.json", "preprocessor_config.json"):
+            try:
+                hit = try_to_load_from_cache(model_id, fname, revision=rev)
+            except Exception:  # noqa: BLE001 - malformed cache entries count as absent
+                hit = None
+            if isinstance(hit, str):
+                return Path(hit).parent
+    return None
+
+
+def check_hf_weights(name: str, model_id: str, revision: str | None, options: "AdapterOptions") -> Availability:
+    """Weights in the local HF cache, a --model-path folder, or downloading explicitly allowed."""
+    if options.model_path is not None:
+        if Path(options.model_path).is_dir():
+            return Availability(True)
+        return Availability(False, f"--model-path {name}={options.model_path} is not a folder")
+    if hf_local_snapshot(model_id, revision) is not None:
+        return Availability(True)
+    if download_allowed(options):
+        return Availability(True)
+    rev = f" --revision {revision}" if revision else ""
+    return Availability(False, f"weights of {model_id} are not in the Hugging Face cache; fix: "
+                               f"`hf download {model_id}{rev}`, or pass --allow-download, "
+                               f"or --model-path {name}=DIR")

@@ -1,0 +1,115 @@
+"""On-disk cache of adapter outputs, written in chunks so a crash loses at most one chunk.
+
+Outputs (transcriptions or embeddings) are keyed by the adapter's cache key (model and revision),
+what was encoded (dataset fingerprint + split + language, or the exact list of gallery words) and
+the chunk size. Re-runs, new tasks and the six cross-language directions reuse them.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .store import atomic_write_bytes
+
+EncodeFn = Callable[[Sequence[int]], tuple[list, dict[int, str]]]
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("XSB_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "xscript-bench" / "outputs"
+
+
+def key_hash(*parts: object) -> str:
+    h = hashlib.sha256(json.dumps([str(p) for p in parts], ensure_ascii=False).encode("utf-8"))
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class CacheStats:
+    computed: int = 0
+    cached: int = 0
+    seconds: float = 0.0  # wall time spent computing (not loading from cache)
+
+
+class OutputCache:
+    """Chunked store of per-item outputs. ``kind`` is "text" (strings) or "array" (float32 rows)."""
+
+    def __init__(self, root: Path | None = None, enabled: bool = True) -> None:
+        self.root = Path(root) if root else default_cache_dir()
+        self.enabled = enabled
+
+    def get_or_compute(self, key: str, ids: Sequence[str], fn: EncodeFn, kind: str, chunk: int = 256,
+                       progress: Callable[[int], None] | None = None) -> tuple[list, dict[str, str], CacheStats]:
+        """Outputs aligned with ``ids`` (None where an item failed), errors by id, and stats.
+
+        ``fn(indices)`` returns (outputs for those indices, {index: error} for failed items).
+        """
+        folder = self.root / key_hash(key, chunk, kind)
+        outputs: list = [None] * len(ids)
+        errors: dict[str, str] = {}
+        stats = CacheStats()
+        for start in range(0, len(ids), chunk):
+            idx = list(range(start, min(start + chunk, len(ids))))
+            path = folder / f"chunk-{start // chunk:06d}.{'json' if kind == 'text' else 'npz'}"
+            got = self._read(path, [ids[i] for i in idx], kind) if self.enabled else None
+            if got is None:
+                t0 = time.perf_counter()
+                outs, errs = fn(idx)
+                stats.seconds += time.perf_counter() - t0
+                stats.computed += len(idx)
+                chunk_ids = [ids[i] for i in idx]
+                chunk_errs = {ids[i]: e for i, e in errs.items()}
+                if self.enabled:
+                    self._write(path, chunk_ids, outs, chunk_errs, kind)
+                got = (outs, chunk_errs)
+            else:
+                stats.cached += len(idx)
+            outs, errs = got
+            for j, i in enumerate(idx):
+                outputs[i] = outs[j]
+            errors.update(errs)
+            if progress:
+                progress(len(idx))
+        return outputs, errors, stats
+
+    @staticmethod
+    def _write(path: Path, ids: list[str], outs: list, errs: dict[str, str], kind: str) -> None:
+        if kind == "text":
+            data = json.dumps({"ids": ids, "outputs": outs, "errors": errs}, ensure_ascii=False)
+            atomic_write_bytes(path, data.encode("utf-8"))
+            return
+        dim = next((len(o) for o in outs if o is not None), 0)
+        arr = np.stack([np.asarray(o, dtype=np.float32) if o is not None else np.full(dim, np.nan, np.float32)
+                        for o in outs]) if outs else np.zeros((0, 0), np.float32)
+        buf = io.BytesIO()
+        np.savez(buf, ids=np.array(ids, dtype=str), outputs=arr,
+                 errors=np.array([json.dumps(errs, ensure_ascii=False)], dtype=str))
+        atomic_write_bytes(path, buf.getvalue())
+
+    @staticmethod
+    def _read(path: Path, ids: list[str], kind: str):
+        if not path.is_file():
+            return None
+        try:
+            if kind == "text":
+                d = json.loads(path.read_text(encoding="utf-8"))
+                if d["ids"] != ids:
+                    return None
+                return d["outputs"], d["errors"]
+            with np.load(path, allow_pickle=False) as z:
+                if z["ids"].tolist() != ids:
+                    return None
+                errs = json.loads(str(z["errors"][0]))
+                arr = z["outputs"]
+            outs = [None if ids[i] in errs else arr[i] for i in range(len(ids))]
+            return outs, errs
+        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            return None  # a damaged chunk is recomputed, never trusted

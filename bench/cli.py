@@ -1,0 +1,234 @@
+"""The ``bench`` command line: list, run, table, and the data/perf/report/plot groups.
+
+Every user error is a BenchError printed as one line (exit 2); tracebacks are for bugs only.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from .errors import BenchError
+
+# Optional command groups living in their own modules: each has register(subparsers).
+COMMAND_MODULES = ("bench.data.cli", "bench.perf", "bench.report_cli")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _model_path(value: str) -> tuple[str, str]:
+    if "=" not in value:
+        raise argparse.ArgumentTypeError("expected NAME=DIR")
+    name, path = value.split("=", 1)
+    return name.strip(), path.strip()
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that executes adapters."""
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: bf16 on GPU, fp32 on CPU)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for math libraries (default 1)")
+    p.add_argument("--allow-download", action="store_true", help="let adapters download missing weights")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow adapters without a native transformers class to run the model's own code")
+    p.add_argument("--model-path", type=_model_path, action="append", default=[], metavar="NAME=DIR",
+                   help="load adapter NAME from a local folder instead of the Hugging Face cache")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from . import registry
+    from .adapter import AdapterOptions
+
+    rows = []
+    paths = dict(args.model_path)
+    for name, cls in registry.all_adapters().items():
+        if args.family and cls.card.family != args.family:
+            continue
+        opts = AdapterOptions(allow_download=args.allow_download, trust_remote_code=args.trust_remote_code,
+                              model_path=Path(paths[name]) if name in paths else None)
+        status = cls.availability(opts)
+        rows.append({"adapter": name, "family": cls.card.family, "row": cls.card.row_name,
+                     "params_m": cls.card.params_m, "extra": cls.card.extra or "-", "status": str(status),
+                     **({"card": cls.card.as_dict()} if args.json else {})})
+    for name, reason in registry.broken_plugins().items():
+        rows.append({"adapter": name, "family": "?", "row": "?", "params_m": None, "extra": "-",
+                     "status": f"unavailable: {reason}"})
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    from tabulate import tabulate
+
+    table = [[r["adapter"], r["family"], r["row"], "-" if r["params_m"] is None else f"{r['params_m']:.2f}",
+              r["extra"], r["status"]] for r in rows]
+    print(tabulate(table, headers=["adapter", "family", "paper row", "params (M)", "extra", "status"],
+                   maxcolwidths=[None, None, 24, None, None, 90]))
+    return 0
+
+
+def _run_config(args: argparse.Namespace):
+    from .runner import RunConfig
+    from .store import RunStore
+
+    base: dict = {}
+    if args.resume:
+        man = RunStore.open(Path(args.results_dir), args.resume, create=False).read_manifest() or {}
+        base = dict(man.get("config", {}))
+        base["run_id"] = args.resume
+        if args.adapters is None:
+            invs = man.get("invocations", [])
+            base["adapters"] = ",".join(dict.fromkeys(a for inv in invs for a in inv.get("adapters", [])))
+    cfg = RunConfig(**{k: v for k, v in base.items() if k in RunConfig.__dataclass_fields__})
+    explicit = {
+        "dataset": args.dataset, "scale": args.scale, "splits": _csv(args.split) if args.split else None,
+        "adapters": args.adapters, "langs": _csv(args.lang) if args.lang else None,
+        "limit": args.limit, "run_id": args.run_id, "seed": args.seed,
+    }
+    for k, v in explicit.items():
+        if v is not None:
+            setattr(cfg, k, v)
+    if not args.resume:
+        cfg.cross = not args.no_cross
+        cfg.strict = args.strict
+    cfg.adapters = cfg.adapters or "all"
+    cfg.results_dir = args.results_dir
+    cfg.device, cfg.dtype, cfg.batch_size, cfg.threads = args.device, args.dtype, args.batch_size, args.threads
+    cfg.allow_download, cfg.trust_remote_code = args.allow_download, args.trust_remote_code
+    cfg.model_paths = {**cfg.model_paths, **dict(args.model_path)}
+    cfg.use_cache = not args.no_cache
+    cfg.latency_samples = args.latency_samples
+    cfg.progress = not args.no_progress
+    return cfg
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import Runner
+
+    runner = Runner(_run_config(args), argv=["bench", *sys.argv[1:]])
+    run_id = runner.run()
+    if not args.quiet:
+        print(_summary(Path(args.results_dir), run_id))
+    return 0
+
+
+def _summary(results_dir: Path, run_id: str) -> str:
+    from . import tables
+
+    jobs, adapters = tables.collect(results_dir, [run_id])
+    parts = [f"# run {run_id}", "", "## Within-language", tables.to_markdown(tables.within_table(jobs, adapters))]
+    splits = sorted(jobs["split"].unique()) if not jobs.empty else []
+    for split in splits:
+        cross = tables.cross_table(jobs, adapters, split)
+        if not cross.empty:
+            parts += ["", f"## Cross-language Acc@1 (%), split {split}", tables.to_markdown(cross, ".2f")]
+    na = tables.unavailable_table(adapters)
+    if not na.empty:
+        parts += ["", "## Not run", tables.to_markdown(na)]
+    return "\n".join(parts)
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from . import tables
+
+    results_dir = Path(args.results_dir)
+    jobs, adapters = tables.collect(results_dir, _csv(args.runs) if args.runs else None, args.dataset)
+    if jobs.empty and not args.reported:
+        raise BenchError(f"no finished jobs under {results_dir / 'runs'}; run `bench run` first")
+    out = Path(args.out) if args.out else results_dir / "tables"
+    within = tables.within_table(jobs, adapters) if not jobs.empty else __import__("pandas").DataFrame()
+    cross = tables.cross_table(jobs, adapters, args.cross_split) if not jobs.empty else within.iloc[0:0]
+    reported = Path(args.reported_dir) if args.reported_dir else results_dir / "reported"
+    if args.reported:
+        within = tables.with_reported(within, tables.load_reported(reported, "table2_within.csv"))
+        cross = tables.with_reported(cross, tables.load_reported(reported, "table3_cross.csv"))
+    written = tables.write_table(within, out, "table2_within")
+    written += tables.write_table(cross, out, "table3_cross", ".2f")
+    extra = getattr(tables, "extra_tables", None)
+    if callable(extra):
+        written += extra(jobs, adapters, out, args)
+    print("## Table 2: within-language retrieval\n")
+    print(tables.to_markdown(within))
+    print(f"\n## Table 3: cross-language Acc@1 (%), split {args.cross_split}\n")
+    print(tables.to_markdown(cross, ".2f"))
+    print("\nwrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="bench", description="Handwritten-word retrieval across scripts.")
+    parser.add_argument("--version", action="version", version=f"xscript-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list adapters with their family, size and availability")
+    p.add_argument("--family", choices=["ocr", "embedding", "vllm", "ours"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--allow-download", action="store_true")
+    p.add_argument("--trust-remote-code", action="store_true")
+    p.add_argument("--model-path", type=_model_path, action="append", default=[], metavar="NAME=DIR")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="evaluate adapters (resumes finished jobs of the same run)")
+    p.add_argument("--adapters", default=None, help="'all', names, or family:ocr (default all)")
+    p.add_argument("--dataset", default=None, help="manifest folder (default: the built-in benchmark)")
+    p.add_argument("--scale", type=float, default=None, help="size of the built-in benchmark (default 1.0)")
+    p.add_argument("--split", default=None, help="split(s), comma-separated (default: all but train)")
+    p.add_argument("--lang", default=None, help="languages, comma-separated (default: all)")
+    p.add_argument("--no-cross", action="store_true", help="within-language retrieval only")
+    p.add_argument("--limit", type=int, default=None, help="at most N query images per split and language")
+    p.add_argument("--strict", action="store_true", help="compare raw strings (no case-folding/NFC/punctuation strip)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--run-id", default=None, help="name the run (default: dataset + settings hash)")
+    p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run with its settings")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--no-cache", action="store_true", help="do not reuse cached adapter outputs")
+    p.add_argument("--latency-samples", type=int, default=20)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary tables")
+    add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("table", help="regenerate Tables 2 and 3 from stored runs")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--runs", default=None, help="run ids, comma-separated (default: all runs)")
+    p.add_argument("--dataset", default=None, help="only runs on this dataset name")
+    p.add_argument("--cross-split", default="ood")
+    p.add_argument("--reported", action="store_true", help="add the paper's reported rows, labelled")
+    p.add_argument("--reported-dir", default=None)
+    p.add_argument("--out", default=None, help="folder for .md/.tex/.csv (default results/tables)")
+    p.set_defaults(func=cmd_table)
+
+    for mod_name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and mod_name.startswith(exc.name):
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; finished jobs are saved, rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

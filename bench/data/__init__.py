@@ -1,0 +1,1 @@
+"""Built-in benchmark data: lexicon, handwriting synthesizer, splits."""

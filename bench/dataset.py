@@ -1,0 +1,249 @@
+"""Datasets in the one on-disk interchange format: a folder with a manifest and its images.
+
+``manifest.csv`` (or ``manifest.parquet``) has the columns path, text, semantic_id, lang, style,
+split (optional: id). ``semantic_id`` >= 0 names a cross-language concept; -1 (or empty) marks a
+word that counts for within-language retrieval only. An optional ``dataset.json`` gives a name and
+may declare a lexicon (a path inside the folder). Every path must stay inside the folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from .errors import BenchError
+from .lexicon import Lexicon
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("path", "text", "semantic_id", "lang", "style", "split")
+MANIFEST_NAMES: tuple[str, ...] = ("manifest.csv", "manifest.parquet")
+LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+NO_CONCEPT = -1
+
+
+class ImageLoadError(Exception):
+    """An image that cannot be decoded; recorded and skipped by the runner."""
+
+
+@dataclass
+class Dataset:
+    """A validated manifest folder. ``samples`` is a DataFrame with one row per word image."""
+
+    root: Path
+    samples: pd.DataFrame
+    name: str
+    lexicon: Lexicon | None
+    meta: dict
+
+    @classmethod
+    def load(cls, root: str | Path) -> "Dataset":
+        root = Path(root).expanduser().resolve()
+        if not root.is_dir():
+            raise BenchError(f"dataset folder not found: {root}")
+        meta = _read_meta(root)
+        samples = _validate(_read_manifest(root), root)
+        lexicon = None
+        if meta.get("lexicon"):
+            lex_path = _inside(root, str(meta["lexicon"]), "dataset.json lexicon")
+            lexicon = Lexicon.load(lex_path)
+        name = str(meta.get("name") or root.name)
+        return cls(root=root, samples=samples, name=name, lexicon=lexicon, meta=meta)
+
+    @property
+    def splits(self) -> list[str]:
+        return sorted(self.samples["split"].unique().tolist())
+
+    def languages(self, split: str | None = None) -> list[str]:
+        s = self.samples if split is None else self.select(split)
+        return sorted(s["lang"].unique().tolist())
+
+    def select(self, split: str, lang: str | None = None) -> pd.DataFrame:
+        """Rows of one split (and language), in manifest order."""
+        if split not in self.splits:
+            raise BenchError(f"unknown split {split!r}: this dataset has {', '.join(self.splits) or 'none'}")
+        rows = self.samples[self.samples["split"] == split]
+        if lang is not None:
+            rows = rows[rows["lang"] == lang]
+        return rows
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Content fingerprint: declared one if the builder wrote it, else manifest + file sizes."""
+        if self.meta.get("fingerprint"):
+            return str(self.meta["fingerprint"])
+        h = hashlib.sha256()
+        for name in (*MANIFEST_NAMES, "dataset.json"):
+            p = self.root / name
+            if p.is_file():
+                h.update(p.read_bytes())
+        if self.lexicon is not None:
+            h.update(self.lexicon.fingerprint.encode())
+        for rel in self.samples["path"]:
+            try:
+                h.update(f"{rel}:{(self.root / rel).stat().st_size};".encode())
+            except OSError:
+                h.update(f"{rel}:missing;".encode())
+        return h.hexdigest()[:16]
+
+    def image_path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def load_image(self, rel: str):
+        """Decode one image as RGB; raise ImageLoadError with a reason instead of crashing."""
+        path = (self.root / rel).resolve()
+        if not path.is_relative_to(self.root):
+            raise ImageLoadError("path resolves outside the dataset folder (symlink?)")
+        return load_image(path)
+
+
+def load_image(path: Path):
+    """Open an image file as an RGB PIL image, or raise ImageLoadError naming the problem."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if getattr(im, "n_frames", 1) > 1:
+                    im = next(iter(ImageSequence.Iterator(im)))
+                w, h = im.size
+                if w < 2 or h < 2:
+                    raise ImageLoadError(f"image too small ({w}x{h})")
+                im.load()
+                return _to_rgb(im)
+    except ImageLoadError:
+        raise
+    except FileNotFoundError:
+        raise ImageLoadError("file not found") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(f"{type(exc).__name__}: {str(exc)[:120]}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(f"cannot decode ({str(exc)[:120]})") from None
+
+
+def _to_rgb(im):
+    """Convert any mode (palette, CMYK, 16-bit, alpha) to RGB on a white background."""
+    from PIL import Image
+    import numpy as np
+
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        im = Image.fromarray(arr.astype("uint8"), "L")
+    if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    return im.convert("RGB")
+
+
+def write_dataset(root: str | Path, rows: pd.DataFrame | Iterable[dict], name: str,
+                  lexicon: str | Path | None = None, **meta) -> Path:
+    """Write a manifest folder (images must already be under ``root``); used by builders and tests."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    cols = [c for c in ("id", *REQUIRED_COLUMNS) if c in df.columns]
+    _atomic_write_text(root / "manifest.csv", df[cols].to_csv(index=False))
+    info = {"name": name, **meta}
+    if lexicon is not None:
+        info["lexicon"] = str(lexicon)
+    _atomic_write_text(root / "dataset.json", json.dumps(info, ensure_ascii=False, indent=2))
+    return root
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_meta(root: Path) -> dict:
+    p = root / "dataset.json"
+    if not p.is_file():
+        return {}
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BenchError(f"{p}: not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise BenchError(f"{p}: expected a JSON object")
+    return meta
+
+
+def _read_manifest(root: Path) -> pd.DataFrame:
+    for name in MANIFEST_NAMES:
+        p = root / name
+        if not p.is_file():
+            continue
+        try:
+            if name.endswith(".csv"):
+                return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+            return pd.read_parquet(p).astype(str)
+        except UnicodeDecodeError as exc:
+            raise BenchError(f"{p}: manifest is not UTF-8 (bad byte at offset {exc.start})") from None
+        except pd.errors.EmptyDataError:
+            raise BenchError(f"{p}: manifest is empty") from None
+        except pd.errors.ParserError as exc:
+            raise BenchError(f"{p}: malformed CSV ({str(exc).splitlines()[0]})") from None
+        except ImportError:
+            raise BenchError(f"{p}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a user-facing data error
+            raise BenchError(f"{p}: cannot read manifest ({type(exc).__name__}: {exc})") from None
+    raise BenchError(f"no manifest.csv or manifest.parquet in {root}")
+
+
+def _inside(root: Path, rel: str, what: str) -> Path:
+    """Resolve ``rel`` under ``root`` and refuse anything that escapes it."""
+    p = (root / rel).resolve()
+    try:
+        p.relative_to(root)
+    except ValueError:
+        raise BenchError(f"{what} points outside the dataset folder: {rel!r}") from None
+    return p
+
+
+def _validate(df: pd.DataFrame, root: Path) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise BenchError(f"manifest in {root} lacks column(s) {', '.join(missing)} "
+                         f"(needs {', '.join(REQUIRED_COLUMNS)})")
+    if df.empty:
+        raise BenchError(f"manifest in {root} has no rows")
+    df = df.copy()
+    for col in ("path", "lang", "style", "split"):
+        df[col] = df[col].astype(str).str.strip()
+    df["text"] = [unicodedata.normalize("NFC", str(t)) for t in df["text"]]
+    sid = pd.to_numeric(df["semantic_id"].replace("", str(NO_CONCEPT)), errors="coerce")
+    bad = sid.isna() | (sid != sid.round())
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise BenchError(f"manifest row {i + 2}: semantic_id {df['semantic_id'].iloc[i]!r} is not an integer")
+    df["semantic_id"] = sid.astype(int).clip(lower=NO_CONCEPT)
+    bad_lang = ~df["lang"].str.match(LANG_CODE)
+    if bad_lang.any():
+        i = int(bad_lang.to_numpy().nonzero()[0][0])
+        raise BenchError(f"manifest row {i + 2}: unknown language code {df['lang'].iloc[i]!r} "
+                         "(use ISO 639-1/639-3 codes such as en, zh, es)")
+    empty = (df["path"] == "") | (df["split"] == "")
+    if empty.any():
+        i = int(empty.to_numpy().nonzero()[0][0])
+        raise BenchError(f"manifest row {i + 2}: empty path or split")
+    for i, rel in enumerate(df["path"]):
+        if rel.startswith(("/", "\\")) or ".." in Path(rel).parts or re.match(r"^[A-Za-z]:", rel):
+            raise BenchError(f"manifest row {i + 2}: path {rel!r} points outside the dataset folder")
+    if "id" not in df.columns:
+        df["id"] = df["path"]
+    dup = df["id"].duplicated()
+    if dup.any():
+        raise BenchError(f"manifest has duplicate ids, e.g. {df['id'][dup].iloc[0]!r}")
+    return df.reset_index(drop=True)

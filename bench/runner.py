@@ -1,0 +1,357 @@
+"""Run adapters over a dataset's splits and protocols, writing each job to the results store.
+
+The flow is one-way: dataset -> adapter outputs (cached) -> scores -> ranks -> metrics -> store.
+A job is (adapter, split, task). Finished jobs are never recomputed; an adapter that is
+unavailable or raises is recorded with its reason and the run goes on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import provenance, registry
+from .adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
+from .cache import OutputCache
+from .dataset import Dataset, ImageLoadError
+from .errors import BenchError
+from .metrics import summarize
+from .protocols import Task, TaskData, build_task, tasks_for
+from .scoring import cosine_matrix, nes_matrix, rank_targets
+from .store import RunStore
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run's numbers, plus how to execute it."""
+
+    dataset: str | None = None  # a manifest folder; None = the built-in benchmark
+    scale: float = 1.0  # size of the built-in benchmark
+    splits: list[str] | None = None  # None: every split except "train"
+    adapters: str = "all"
+    langs: list[str] | None = None
+    cross: bool = True
+    strict: bool = False  # compare raw strings instead of normalized ones
+    seed: int = 0
+    limit: int | None = None  # at most this many queries per (split, language), sampled with seed
+    topk: int = 5
+    device: str = "cpu"
+    dtype: str | None = None
+    batch_size: int | None = None
+    threads: int = 1
+    allow_download: bool = False
+    trust_remote_code: bool = False
+    model_paths: dict[str, str] = field(default_factory=dict)
+    latency_samples: int = 20
+    results_dir: str = "results"
+    run_id: str | None = None
+    use_cache: bool = True
+    cache_dir: str | None = None
+    progress: bool = True
+
+    def identity(self, ds: Dataset) -> dict[str, Any]:
+        """The fields that make two invocations the same run (adapters and splits may be added)."""
+        return {"dataset": ds.name, "fingerprint": ds.fingerprint, "strict": self.strict,
+                "seed": self.seed, "limit": self.limit, "topk": self.topk, "schema": SCHEMA_VERSION}
+
+    def default_run_id(self, ds: Dataset) -> str:
+        h = hashlib.sha256(json.dumps(self.identity(ds), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{ds.name}-{h}"
+
+
+def load_dataset(cfg: RunConfig, progress: bool = True) -> Dataset:
+    """The user's manifest folder, or the built-in benchmark (built on first use)."""
+    if cfg.dataset:
+        return Dataset.load(cfg.dataset)
+    try:
+        from .data.builtin import ensure_built
+    except ImportError as exc:
+        raise BenchError(f"the built-in benchmark is not available ({exc}); pass --dataset PATH") from None
+    return Dataset.load(ensure_built(scale=cfg.scale, progress=progress))
+
+
+def _subsample(ds: Dataset, limit: int | None, seed: int) -> Dataset:
+    if not limit:
+        return ds
+    parts = []
+    for _, grp in ds.samples.groupby(["split", "lang"], sort=True):
+        parts.append(grp.sample(n=min(limit, len(grp)), random_state=seed) if len(grp) > limit else grp)
+    samples = pd.concat(parts).sort_index()
+    return Dataset(ds.root, samples, ds.name, ds.lexicon, ds.meta)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Runner:
+    """Executes one run: resolves jobs, skips finished ones, records everything."""
+
+    def __init__(self, cfg: RunConfig, argv: list[str] | None = None) -> None:
+        self.cfg = cfg
+        self.argv = argv or []
+        provenance.set_threads(cfg.threads)
+        self.ds = _subsample(load_dataset(cfg, cfg.progress), cfg.limit, cfg.seed)
+        self.run_id = cfg.run_id or cfg.default_run_id(self.ds)
+        self.store = RunStore.open(Path(cfg.results_dir), self.run_id)
+        self.cache = OutputCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache)
+        self.splits = self._resolve_splits()
+        self.adapter_names = registry.resolve(cfg.adapters)
+        for name in cfg.model_paths:
+            registry.get(name)
+        self.tasks = {s: tasks_for(self.ds, s, cfg.langs, cfg.cross) for s in self.splits}
+
+    def _resolve_splits(self) -> list[str]:
+        if self.cfg.splits:
+            for s in self.cfg.splits:
+                self.ds.select(s)  # raises a one-line error for unknown splits
+            return list(self.cfg.splits)
+        splits = [s for s in self.ds.splits if s != "train"] or self.ds.splits
+        return splits
+
+    # ------------------------------------------------------------------------------------------
+    def run(self) -> str:
+        invocation = {"argv": self.argv, "start": provenance.now(), "adapters": self.adapter_names,
+                      "splits": self.splits, "versions": provenance.package_versions(),
+                      "git": provenance.git_revision(), "hardware": provenance.hardware(),
+                      "threads": self.cfg.threads, "device": self.cfg.device, "seed": self.cfg.seed}
+        manifest = self._open_manifest(invocation)
+        for name in self.adapter_names:
+            self._run_adapter(name)
+        invocation["end"] = provenance.now()
+        manifest["invocations"][-1] = invocation
+        self.store.write_manifest(manifest)
+        log(f"run {self.run_id}: results in {self.store.root}")
+        return self.run_id
+
+    def _open_manifest(self, invocation: dict) -> dict:
+        ident = self.cfg.identity(self.ds)
+        manifest = self.store.read_manifest()
+        if manifest is None:
+            manifest = {"run_id": self.run_id, "identity": ident, "dataset_path": str(self.ds.root),
+                        "config": {k: v for k, v in asdict(self.cfg).items() if k not in ("progress",)},
+                        "created": provenance.now(), "invocations": []}
+        elif manifest.get("identity") != ident:
+            raise BenchError(f"run {self.run_id} exists with another dataset or settings; "
+                             "choose another --run-id")
+        manifest["invocations"].append(invocation)
+        self.store.write_manifest(manifest)
+        return manifest
+
+    def _pending(self, name: str) -> list[tuple[str, Task]]:
+        return [(s, t) for s in self.splits for t in self.tasks[s] if not self.store.is_done(name, s, t.key)]
+
+    def _options(self, name: str) -> AdapterOptions:
+        mp = self.cfg.model_paths.get(name)
+        return AdapterOptions(device=self.cfg.device, dtype=self.cfg.dtype, batch_size=self.cfg.batch_size,
+                              model_path=Path(mp) if mp else None, allow_download=self.cfg.allow_download,
+                              trust_remote_code=self.cfg.trust_remote_code, threads=self.cfg.threads)
+
+    def _run_adapter(self, name: str) -> None:
+        cls = registry.get(name)
+        pending = self._pending(name)
+        if not pending:
+            log(f"{name}: all jobs already done, skipped")
+            return
+        options = self._options(name)
+        status = cls.availability(options)
+        record = self.store.read_adapter(name) or {}
+        record.update({"adapter": name, "card": cls.card.as_dict()})
+        if not status.ok:
+            log(f"{name}: unavailable: {status.reason}")
+            record.update({"status": "unavailable", "reason": status.reason})
+            self.store.write_adapter(name, record)
+            for split, task in pending:
+                self._write_status(name, split, task, "unavailable", status.reason)
+            return
+        adapter = cls(options)
+        try:
+            log(f"{name}: loading")
+            adapter.ensure_loaded()
+            record["params"] = adapter.num_parameters()
+            if "latency_ms" not in record:
+                record.update(self._latency(adapter))
+            record.update({"status": "loaded", "reason": ""})
+            self.store.write_adapter(name, record)
+            self._run_jobs(adapter, pending, record)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BenchError as exc:
+            self._fail(name, record, pending, str(exc))
+        except Exception as exc:  # noqa: BLE001 - an adapter that raises must not stop the run
+            self._fail(name, record, pending, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        finally:
+            adapter.close()
+
+    def _fail(self, name: str, record: dict, pending: list, error: str, tb: str = "") -> None:
+        log(f"{name}: failed: {error.splitlines()[0] if error else ''}")
+        record.update({"status": "failed", "reason": error, "traceback": tb})
+        self.store.write_adapter(name, record)
+        for split, task in pending:
+            if not self.store.is_done(name, split, task.key):
+                self._write_status(name, split, task, "failed", error)
+
+    def _write_status(self, name: str, split: str, task: Task, status: str, reason: str) -> None:
+        self.store.write_job(name, split, task.key, {"adapter": name, "split": split, "task": task.key,
+                                                      "status": status, "reason": reason,
+                                                      "finished": provenance.now()})
+
+    # ------------------------------------------------------------------------------------------
+    def _latency_images(self) -> list:
+        images = []
+        rows = self.ds.select(self.splits[0])
+        for rel in rows.groupby("lang", sort=True).head(self.cfg.latency_samples)["path"]:
+            try:
+                images.append((self.ds.load_image(rel), rows.loc[rows["path"] == rel, "lang"].iloc[0]))
+            except ImageLoadError:
+                continue
+            if len(images) >= self.cfg.latency_samples:
+                break
+        return images
+
+    def _latency(self, adapter: Adapter) -> dict:
+        """Median ms per image at batch 1 after 3 warm-up calls, with threads and device."""
+        images = self._latency_images()
+        if not images:
+            return {}
+        call: Callable = (adapter.transcribe if isinstance(adapter, TranscriberAdapter)
+                          else adapter.encode_images)
+        for im, lang in images[:3]:
+            call([im], lang)
+        times = []
+        for im, lang in images:
+            t0 = time.perf_counter()
+            call([im], lang)
+            times.append((time.perf_counter() - t0) * 1000.0)
+        return {"latency_ms": statistics.median(times), "latency_n": len(times),
+                "latency_threads": self.cfg.threads, "latency_device": self.cfg.device}
+
+    def _image_outputs(self, adapter: Adapter, split: str, lang: str, record: dict):
+        rows = self.ds.select(split, lang)
+        paths = rows["path"].tolist()
+        is_tr = isinstance(adapter, TranscriberAdapter)
+
+        def encode(idx):
+            images, ok, errs = [], [], {}
+            for i in idx:
+                try:
+                    images.append(self.ds.load_image(paths[i]))
+                    ok.append(i)
+                except ImageLoadError as exc:
+                    errs[i] = str(exc)
+            outs: dict[int, Any] = {}
+            for b in range(0, len(images), adapter.batch_size):
+                batch = images[b:b + adapter.batch_size]
+                res = adapter.transcribe(batch, lang) if is_tr else adapter.encode_images(batch, lang)
+                for j, r in zip(ok[b:b + adapter.batch_size], res):
+                    outs[j] = r if is_tr else np.asarray(r, dtype=np.float32)
+            return [outs.get(i) for i in idx], errs
+
+        key = f"{adapter.cache_key()}|images|{self.ds.fingerprint}|{split}|{lang}|{self.cfg.limit}|{self.cfg.seed}"
+        bar = _bar(len(paths), f"{adapter.card.name} {split}/{lang}", self.cfg.progress)
+        outs, errs, stats = self.cache.get_or_compute(key, rows["id"].tolist(), encode,
+                                                      "text" if is_tr else "array",
+                                                      chunk=max(adapter.batch_size, 64), progress=bar.update)
+        bar.close()
+        if stats.computed and stats.seconds > 0:
+            record.setdefault("throughput", {})[f"{split}/{lang}"] = stats.computed / stats.seconds
+        return dict(zip(rows["id"].tolist(), outs)), errs
+
+    def _text_outputs(self, adapter: EmbeddingAdapter, words: list[str], lang: str) -> np.ndarray:
+        key = f"{adapter.cache_key()}|texts|{lang}|{hashlib.sha256(chr(0).join(words).encode()).hexdigest()}"
+
+        def encode(idx):
+            out = []
+            for b in range(0, len(idx), adapter.batch_size):
+                out.extend(adapter.encode_texts([words[i] for i in idx[b:b + adapter.batch_size]], lang))
+            return out, {}
+
+        outs, _, _ = self.cache.get_or_compute(key, words, encode, "array", chunk=1024)
+        return np.stack([np.asarray(o, dtype=np.float32) for o in outs])
+
+    def _run_jobs(self, adapter: Adapter, pending: list[tuple[str, Task]], record: dict) -> None:
+        name = adapter.card.name
+        by_split: dict[str, list[Task]] = {}
+        for split, task in pending:
+            by_split.setdefault(split, []).append(task)
+        for split, tasks in by_split.items():
+            outputs: dict[str, Any] = {}
+            errors: dict[str, str] = {}
+            for lang in sorted({t.query_lang for t in tasks}):
+                o, e = self._image_outputs(adapter, split, lang, record)
+                outputs.update(o)
+                errors.update(e)
+            self.store.write_adapter(name, record)
+            for task in tasks:
+                try:
+                    td = build_task(self.ds, split, task)
+                    rec, preds = self._score(adapter, td, outputs, errors)
+                except BenchError as exc:
+                    self._write_status(name, split, task, "skipped", str(exc))
+                    continue
+                rec.update({"adapter": name, "split": split, "task": task.key, "status": "done",
+                            "finished": provenance.now(), "family": adapter.card.family})
+                self.store.write_job(name, split, task.key, rec, preds)
+                m = rec["metrics"]
+                log(f"{name} {split} {task.key}: Acc@1 {m['acc@1']:.4f} MRR {m['mrr']:.4f} (n={m['n']})")
+
+    def _score(self, adapter: Adapter, td: TaskData, outputs: dict, errors: dict):
+        keep = [i for i, sid in enumerate(td.queries["id"]) if outputs.get(sid) is not None]
+        skipped = [{"id": sid, "reason": errors.get(sid, "no output")}
+                   for sid in td.queries["id"] if outputs.get(sid) is None]
+        if not keep:
+            raise BenchError(f"no readable query images for {td.task.key}")
+        q = td.queries.iloc[keep]
+        targets = td.targets[keep]
+        if isinstance(adapter, TranscriberAdapter):
+            trans = [str(outputs[sid] or "") for sid in q["id"]]
+            scores = nes_matrix(trans, td.gallery, self.cfg.strict)
+        else:
+            emb = np.stack([outputs[sid] for sid in q["id"]])
+            gal = self._text_outputs(adapter, td.gallery, td.task.gallery_lang)
+            scores = cosine_matrix(emb, gal)
+            trans = None
+        ranks, topk = rank_targets(scores, targets, self.cfg.topk)
+        top1 = [td.gallery[t[0]] for t in topk]
+        # NES prediction: the transcription within-language, else the top-1 retrieved word.
+        preds = trans if (trans is not None and td.task.kind == "within") else top1
+        tgt_words = [td.gallery[t] for t in targets]
+        from .textnorm import normalize_all
+
+        metrics = summarize(ranks.tolist(), normalize_all(preds, self.cfg.strict),
+                            normalize_all(tgt_words, self.cfg.strict))
+        rows = []
+        for k, (sid, r) in enumerate(zip(q["id"], ranks)):
+            rows.append({"id": sid, "path": q["path"].iloc[k], "target": tgt_words[k],
+                         "prediction": preds[k], "rank": int(r),
+                         "topk": [td.gallery[j] for j in topk[k]],
+                         "scores": [round(float(scores[k, j]), 5) for j in topk[k]]})
+        rec = {"metrics": metrics, "gallery_size": len(td.gallery), "n_skipped": len(skipped),
+               "skipped": skipped[:1000], "scoring": adapter.card.scoring,
+               "random_acc@1": 1.0 / len(td.gallery)}
+        return rec, rows
+
+
+class _NullBar:
+    def update(self, n: int = 1) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return _NullBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", leave=False, file=sys.stderr)

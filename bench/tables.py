@@ -1,0 +1,165 @@
+"""Tables regenerated from stored runs only (Table 2 and Table 3 layouts of the paper).
+
+Within-language numbers pool all query languages of a split (a micro-average over queries, as
+Acc@K, MRR and NES are per-query means). When the same job appears in several runs, the most
+recently finished one is used. Reported numbers of the paper come from ``results/reported/`` and
+are always labelled ``reported``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from .adapter import FAMILY_GROUPS
+from .metrics import pool
+from .store import RunStore, list_runs
+
+METRIC_COLS = ("acc@1", "acc@3", "acc@5", "mrr", "nes")
+SPLIT_LABELS = {"id": "In-Domain", "ood": "Out-of-Domain"}
+CROSS_ORDER = ("en-zh", "zh-en", "zh-es", "es-zh", "es-en", "en-es")
+GROUP_ORDER = list(FAMILY_GROUPS.values())
+
+
+def collect(results_dir: Path, run_ids: Iterable[str] | None = None, dataset: str | None = None):
+    """(jobs, adapters): finished job records and adapter records of the selected runs."""
+    runs = list_runs(results_dir)
+    if run_ids:
+        wanted = set(run_ids)
+        runs = [r for r in runs if r.run_id in wanted]
+    jobs, adapters = [], []
+    for run in runs:
+        man = run.read_manifest() or {}
+        ds_name = man.get("identity", {}).get("dataset")
+        if dataset and ds_name != dataset:
+            continue
+        for rec in run.iter_jobs():
+            rec["dataset"] = ds_name
+            jobs.append(rec)
+        for p in sorted((run.root / "adapters").glob("*.json")):
+            rec = RunStore(run.root).read_adapter(p.stem) or {}
+            rec["run_id"] = run.run_id
+            adapters.append(rec)
+    jdf = pd.DataFrame(jobs)
+    if not jdf.empty:
+        jdf = jdf.sort_values("finished").drop_duplicates(["adapter", "split", "task", "status"], keep="last")
+    return jdf, adapters
+
+
+def _adapter_info(adapters: list[dict]) -> dict[str, dict]:
+    info: dict[str, dict] = {}
+    for rec in adapters:
+        name = rec.get("adapter")
+        if not name:
+            continue
+        cur = info.setdefault(name, {"card": rec.get("card", {})})
+        if rec.get("params") is not None:
+            cur["params"] = rec["params"]
+        if rec.get("latency_ms") is not None:
+            cur["latency_ms"] = rec["latency_ms"]
+        if rec.get("status") in ("unavailable", "failed"):
+            cur.setdefault("reason", rec.get("reason", ""))
+    return info
+
+
+def within_table(jobs: pd.DataFrame, adapters: list[dict], splits: list[str] | None = None) -> pd.DataFrame:
+    """Table 2 layout: one row per adapter, metric columns per split, params (M) and latency (ms)."""
+    done = jobs[(jobs.get("status") == "done") & jobs["task"].str.startswith("within-")] if not jobs.empty else jobs
+    if done.empty:
+        return pd.DataFrame()
+    splits = splits or sorted(done["split"].unique(), key=lambda s: (s not in SPLIT_LABELS, list(SPLIT_LABELS).index(s) if s in SPLIT_LABELS else 0, s))
+    info = _adapter_info(adapters)
+    rows = []
+    for name, grp in done.groupby("adapter", sort=False):
+        card = info.get(name, {}).get("card", {})
+        row = {"group": FAMILY_GROUPS.get(card.get("family", ""), ""), "method": card.get("row_name", name),
+               "adapter": name, "source": "measured"}
+        for split in splits:
+            pooled = pool([r for r in grp[grp["split"] == split]["metrics"]])
+            for m in METRIC_COLS:
+                row[f"{split}:{m}"] = pooled.get(m)
+            row[f"{split}:n"] = pooled.get("n")
+        params = info.get(name, {}).get("params")
+        row["params_m"] = params / 1e6 if params else card.get("params_m")
+        row["latency_ms"] = info.get(name, {}).get("latency_ms")
+        rows.append(row)
+    return _order(pd.DataFrame(rows))
+
+
+def cross_table(jobs: pd.DataFrame, adapters: list[dict], split: str = "ood") -> pd.DataFrame:
+    """Table 3 layout: Acc@1 (%) per direction (image language -> text language) and the mean."""
+    if jobs.empty:
+        return pd.DataFrame()
+    done = jobs[(jobs["status"] == "done") & jobs["task"].str.startswith("cross-") & (jobs["split"] == split)]
+    if done.empty:
+        return pd.DataFrame()
+    info = _adapter_info(adapters)
+    dirs = sorted({t[len("cross-"):] for t in done["task"]},
+                  key=lambda d: (CROSS_ORDER.index(d) if d in CROSS_ORDER else 99, d))
+    rows = []
+    for name, grp in done.groupby("adapter", sort=False):
+        card = info.get(name, {}).get("card", {})
+        row = {"group": FAMILY_GROUPS.get(card.get("family", ""), ""), "method": card.get("row_name", name),
+               "adapter": name, "source": "measured"}
+        vals = []
+        for d in dirs:
+            hit = grp[grp["task"] == f"cross-{d}"]
+            v = 100.0 * hit["metrics"].iloc[0]["acc@1"] if len(hit) else None
+            row[d.replace("-", "->")] = v
+            if v is not None:
+                vals.append(v)
+        row["mean"] = sum(vals) / len(vals) if len(vals) == len(dirs) else None
+        rand = [100.0 * r for r in grp.get("random_acc@1", pd.Series(dtype=float)).dropna()]
+        row["random"] = sum(rand) / len(rand) if rand else None
+        rows.append(row)
+    return _order(pd.DataFrame(rows))
+
+
+def unavailable_table(adapters: list[dict]) -> pd.DataFrame:
+    rows = [{"adapter": r["adapter"], "status": r.get("status"), "reason": r.get("reason", "")}
+            for r in adapters if r.get("status") in ("unavailable", "failed")]
+    return pd.DataFrame(rows).drop_duplicates("adapter", keep="last") if rows else pd.DataFrame()
+
+
+def _order(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return df
+    df["_g"] = df["group"].map(lambda g: GROUP_ORDER.index(g) if g in GROUP_ORDER else len(GROUP_ORDER))
+    return df.sort_values(["_g", "source"], kind="stable").drop(columns="_g").reset_index(drop=True)
+
+
+def load_reported(reported_dir: Path, name: str) -> pd.DataFrame:
+    p = Path(reported_dir) / name
+    if not p.is_file():
+        return pd.DataFrame()
+    df = pd.read_csv(p)
+    df["source"] = "reported"
+    return df
+
+
+def with_reported(measured: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
+    """Measured rows followed, within each group, by the paper's rows labelled 'reported'."""
+    if reported.empty:
+        return measured
+    rep = reported.copy()
+    rep["method"] = rep["method"] + " (reported)"
+    return _order(pd.concat([measured, rep], ignore_index=True))
+
+
+def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f") -> str:
+    if df.empty:
+        return "(no results)"
+    return df.to_markdown(index=False, floatfmt=floatfmt, missingval="-")
+
+
+def write_table(df: pd.DataFrame, out_dir: Path, stem: str, floatfmt: str = ".4f") -> list[Path]:
+    """Markdown, LaTeX and CSV copies of one table."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}.csv"]
+    paths[0].write_text(to_markdown(df, floatfmt) + "\n", encoding="utf-8")
+    fmt = "{:" + floatfmt + "}"
+    paths[1].write_text(df.to_latex(index=False, na_rep="-", float_format=lambda v: fmt.format(v)),
+                        encoding="utf-8")
+    df.to_csv(paths[2], index=False)
+    return paths

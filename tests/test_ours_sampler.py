@@ -1,0 +1,59 @@
+"""The sampler's guarantees: instances per ID, language balance, epoch coverage, determinism."""
+from collections import Counter
+
+from ours.sampler import SemanticBatchSampler
+
+
+def _lexicon_rows(n_ids=10, langs=("en", "zh", "es")):
+    groups, ls = [], []
+    for i in range(n_ids):
+        for lang in langs:
+            groups.append(i)
+            ls.append(lang)
+    return groups, ls
+
+
+def test_instances_per_id_and_language_balance():
+    groups, langs = _lexicon_rows(12)
+    s = SemanticBatchSampler(groups, langs, batch_size=12, instances=6, seed=3)
+    for batch in s:
+        assert len(batch) == 12
+        ids = Counter(groups[i] for i in batch)
+        assert len(ids) == 2 and set(ids.values()) == {6}
+        per_lang = Counter(langs[i] for i in batch)
+        assert set(per_lang.values()) == {4}  # 12 / 3 languages, exactly
+
+
+def test_every_id_once_per_epoch_and_batch_ids_distinct():
+    groups, langs = _lexicon_rows(10)
+    s = SemanticBatchSampler(groups, langs, batch_size=9, instances=3, seed=0)
+    batches = list(s)
+    assert len(batches) == len(s) == 4  # ceil(10 / 3)
+    seen = Counter()
+    for b in batches:
+        ids = {groups[i] for i in b}
+        assert len(ids) == 3  # distinct groups, last batch topped up
+        seen.update(ids)
+    assert set(seen) == set(range(10))
+    assert sum(seen.values()) == 12 and max(seen.values()) <= 2
+
+
+def test_deterministic_and_epoch_dependent():
+    groups, langs = _lexicon_rows(20)
+    a = SemanticBatchSampler(groups, langs, 12, 3, seed=5)
+    b = SemanticBatchSampler(groups, langs, 12, 3, seed=5)
+    assert a.batches(0) == b.batches(0)
+    assert a.batches(0) != a.batches(1)
+    b.set_epoch(1)
+    assert list(b) == a.batches(1)
+
+
+def test_small_groups_repeat_and_uneven_languages():
+    groups = [0, 1, 1, 2, 2, 2]
+    langs = ["en", "en", "zh", "en", "zh", "es"]
+    s = SemanticBatchSampler(groups, langs, batch_size=12, instances=4, seed=1)
+    (batch,) = list(s)
+    counts = Counter(groups[i] for i in batch)
+    assert counts == {0: 4, 1: 4, 2: 4}
+    g1_langs = Counter(langs[i] for i in batch if groups[i] == 1)
+    assert g1_langs == {"en": 2, "zh": 2}
