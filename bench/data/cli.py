@@ -1,0 +1,124 @@
+"""``bench data build | stats | show``: make, summarize and look at the built-in benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from bench.errors import BenchError
+
+
+def register(subparsers) -> None:
+    """Add the ``data`` command group to the ``bench`` CLI."""
+    p = subparsers.add_parser("data", help="build, summarize and look at the built-in synthetic benchmark")
+    sub = p.add_subparsers(dest="data_cmd", required=True)
+
+    b = sub.add_parser("build", help="render the built-in dataset (cached by fingerprint)")
+    b.add_argument("--scale", type=float, default=1.0, help="shrink words and styles (default 1.0: Table 1 sizes)")
+    b.add_argument("--out", type=Path, default=None,
+                   help="build into this folder (default: the cache, $XSB_DATA_DIR or ~/.cache/xscript-bench/data)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("stats", help="samples and styles per language and split (Table 1 layout)")
+    s.add_argument("--dataset", type=Path, default=None, help="a dataset folder (default: the built-in one)")
+    s.add_argument("--scale", type=float, default=1.0, help="which built-in build to describe")
+    s.set_defaults(func=cmd_stats)
+
+    v = sub.add_parser("show", help="write a contact-sheet PNG per split and language")
+    v.add_argument("--dataset", type=Path, default=None, help="a dataset folder (default: the built-in one)")
+    v.add_argument("--scale", type=float, default=1.0, help="which built-in build to show")
+    v.add_argument("--split", default=None, help="one split (default: all)")
+    v.add_argument("--lang", default=None, help="one language (default: all)")
+    v.add_argument("--out", type=Path, default=Path("contact-sheets"))
+    v.add_argument("--n", type=int, default=48, help="images per sheet")
+    v.set_defaults(func=cmd_show)
+
+
+def _dataset_dir(args: argparse.Namespace) -> Path:
+    from . import builtin
+
+    if args.dataset is not None:
+        return args.dataset
+    return builtin.ensure_built(scale=args.scale)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from . import builtin
+
+    if args.scale <= 0:
+        raise BenchError("--scale must be positive")
+    t0 = time.perf_counter()
+    if args.out is not None:
+        if args.out.exists() and any(args.out.iterdir()):
+            raise BenchError(f"--out folder is not empty: {args.out}")
+        path = builtin.build(args.out, scale=args.scale, seed=args.seed, progress=not args.no_progress)
+    else:
+        path = builtin.ensure_built(scale=args.scale, seed=args.seed, progress=not args.no_progress)
+    print(f"built-in dataset: {path} ({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from bench.dataset import Dataset
+
+    ds = Dataset.load(_dataset_dir(args))
+    headers, rows = table1(ds.samples)
+    print(f"{ds.name} ({ds.root})")
+    print(tabulate(rows, headers=headers, intfmt=","))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from bench.dataset import Dataset
+
+    ds = Dataset.load(_dataset_dir(args))
+    paths = write_sheets(ds.root, ds.samples, args.out, split=args.split, lang=args.lang, n=args.n)
+    if not paths:
+        raise BenchError(f"no samples for split={args.split or 'any'} lang={args.lang or 'any'} in {ds.root}")
+    for p in paths:
+        print(p)
+    return 0
+
+
+def table1(samples) -> tuple[list[str], list[list]]:
+    """Table 1 of the paper: per language, samples and styles in-domain and out-of-domain (plus train)."""
+    headers = ["lang", "id samples", "id styles", "ood samples", "ood styles", "train samples", "train styles"]
+    rows = []
+    for lang in sorted(samples["lang"].unique(), key=lambda l: ("en", "zh", "es").index(l) if l in ("en", "zh", "es") else 9):
+        sub = samples[samples["lang"] == lang]
+        row: list = [lang]
+        for split in ("id", "ood", "train"):
+            part = sub[sub["split"] == split]
+            row += [len(part), part["style"].nunique()]
+        rows.append(row)
+    total = ["total"] + [sum(r[i] for r in rows) for i in range(1, len(headers))]
+    for i in (2, 4, 6):  # styles do not add up across languages when shared (en/es)
+        total[i] = samples[samples["split"] == ("id", "ood", "train")[i // 2 - 1]]["style"].nunique()
+    return headers, rows + [total]
+
+
+def write_sheets(root: Path, samples, out: Path, split: str | None = None, lang: str | None = None,
+                 n: int = 48) -> list[Path]:
+    """One contact-sheet PNG per (split, language): a spread of ``n`` samples over styles."""
+    from PIL import Image
+
+    from .synth.sheet import contact_sheet
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for (sp, lg), part in samples.groupby(["split", "lang"], sort=True):
+        if (split and sp != split) or (lang and lg != lang):
+            continue
+        part = part.sort_values("style", kind="stable").groupby("style", sort=True).head(max(1, n // part["style"].nunique() + 1))
+        step = max(1, len(part) // n)
+        picks = part.iloc[::step].head(n)
+        images = [Image.open(root / p).convert("L") for p in picks["path"]]
+        path = out / f"{sp}-{lg}.png"
+        contact_sheet(images, labels=list(picks["style"])).save(path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,10 @@
+"""Handwriting synthesizer: font writers and pen writers, seeded and deterministic.
+
+``writers(lang)`` lists the styles that can write a language; ``render_word(text, lang, writer,
+seed)`` draws one word as a scan-like grayscale image. See ``writers.py`` for what a style is.
+"""
+
+from .render import render_word
+from .writers import WriterSpec, get_writer, writers
+
+__all__ = ["WriterSpec", "get_writer", "render_word", "writers"]
