@@ -28,6 +28,7 @@ from .metrics import summarize
 from .protocols import Task, TaskData, build_task, tasks_for
 from .scoring import cosine_matrix, nes_matrix, rank_targets
 from .store import RunStore
+from .textnorm import normalize_all
 
 SCHEMA_VERSION = 1
 
@@ -54,6 +55,8 @@ class RunConfig:
     trust_remote_code: bool = False
     model_paths: dict[str, str] = field(default_factory=dict)
     latency_samples: int = 20
+    bridge: bool = True  # also rank cross-language tasks of transcribers through the lexicon
+    geometry: bool = True  # compute R, D (Table 4) for embedding adapters
     results_dir: str = "results"
     run_id: str | None = None
     use_cache: bool = True
@@ -68,6 +71,23 @@ class RunConfig:
     def default_run_id(self, ds: Dataset) -> str:
         h = hashlib.sha256(json.dumps(self.identity(ds), sort_keys=True).encode()).hexdigest()[:8]
         return f"{ds.name}-{h}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of resume: a store name (the adapter, or adapter+lexicon), a split and a task."""
+
+    name: str
+    split: str
+    task: Task | None  # None for the geometry step
+    mode: str = "plain"  # "plain", "lexicon" (bridged cross-language) or "geometry"
+
+    @property
+    def key(self) -> str:
+        return self.task.key if self.task is not None else "geometry"
+
+
+BRIDGE_SUFFIX = "+lexicon"
 
 
 def load_dataset(cfg: RunConfig, progress: bool = True) -> Dataset:
@@ -149,8 +169,24 @@ class Runner:
         self.store.write_manifest(manifest)
         return manifest
 
-    def _pending(self, name: str) -> list[tuple[str, Task]]:
-        return [(s, t) for s in self.splits for t in self.tasks[s] if not self.store.is_done(name, s, t.key)]
+    def jobs_for(self, cls: type[Adapter]) -> list[Job]:
+        """Every job of one adapter in this run (finished or not)."""
+        name = cls.card.name
+        is_tr = issubclass(cls, TranscriberAdapter)
+        lex = self.ds.lexicon
+        jobs: list[Job] = []
+        for split in self.splits:
+            for t in self.tasks[split]:
+                jobs.append(Job(name, split, t))
+                if (t.kind == "cross" and is_tr and self.cfg.bridge and lex is not None
+                        and {t.query_lang, t.gallery_lang} <= set(lex.languages)):
+                    jobs.append(Job(name + BRIDGE_SUFFIX, split, t, "lexicon"))
+            if issubclass(cls, EmbeddingAdapter) and self.cfg.geometry and self.cfg.cross:
+                jobs.append(Job(name, split, None, "geometry"))
+        return jobs
+
+    def _pending(self, cls: type[Adapter]) -> list[Job]:
+        return [j for j in self.jobs_for(cls) if not self.store.is_done(j.name, j.split, j.key)]
 
     def _options(self, name: str) -> AdapterOptions:
         mp = self.cfg.model_paths.get(name)
@@ -160,7 +196,7 @@ class Runner:
 
     def _run_adapter(self, name: str) -> None:
         cls = registry.get(name)
-        pending = self._pending(name)
+        pending = self._pending(cls)
         if not pending:
             log(f"{name}: all jobs already done, skipped")
             return
@@ -172,8 +208,9 @@ class Runner:
             log(f"{name}: unavailable: {status.reason}")
             record.update({"status": "unavailable", "reason": status.reason})
             self.store.write_adapter(name, record)
-            for split, task in pending:
-                self._write_status(name, split, task, "unavailable", status.reason)
+            self._write_variant_records(cls, record)
+            for job in pending:
+                self._write_status(job, "unavailable", status.reason)
             return
         adapter = cls(options)
         try:
@@ -184,6 +221,7 @@ class Runner:
                 record.update(self._latency(adapter))
             record.update({"status": "loaded", "reason": ""})
             self.store.write_adapter(name, record)
+            self._write_variant_records(cls, record)
             self._run_jobs(adapter, pending, record)
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -194,18 +232,31 @@ class Runner:
         finally:
             adapter.close()
 
-    def _fail(self, name: str, record: dict, pending: list, error: str, tb: str = "") -> None:
+    def _fail(self, name: str, record: dict, pending: list[Job], error: str, tb: str = "") -> None:
         log(f"{name}: failed: {error.splitlines()[0] if error else ''}")
         record.update({"status": "failed", "reason": error, "traceback": tb})
         self.store.write_adapter(name, record)
-        for split, task in pending:
-            if not self.store.is_done(name, split, task.key):
-                self._write_status(name, split, task, "failed", error)
+        self._write_variant_records(registry.get(name), record)
+        for job in pending:
+            if not self.store.is_done(job.name, job.split, job.key):
+                self._write_status(job, "failed", error)
 
-    def _write_status(self, name: str, split: str, task: Task, status: str, reason: str) -> None:
-        self.store.write_job(name, split, task.key, {"adapter": name, "split": split, "task": task.key,
-                                                      "status": status, "reason": reason,
-                                                      "finished": provenance.now()})
+    def _write_status(self, job: Job, status: str, reason: str) -> None:
+        self.store.write_job(job.name, job.split, job.key, {"adapter": job.name, "split": job.split,
+                                                             "task": job.key, "status": status,
+                                                             "reason": reason, "finished": provenance.now()})
+
+    def _write_variant_records(self, cls: type[Adapter], record: dict) -> None:
+        """The lexicon-bridged row shares the engine's card, size and latency under its own name."""
+        if not (issubclass(cls, TranscriberAdapter) and self.cfg.bridge and self.ds.lexicon is not None):
+            return
+        card = dict(record.get("card", cls.card.as_dict()))
+        card.update({"name": cls.card.name + BRIDGE_SUFFIX, "row_name": f"{cls.card.row_name} + lexicon",
+                     "notes": "transcription -> nearest query-language lexicon word (NES) -> its semantic "
+                              "id -> the target-language word (cross-language only)"})
+        self.store.write_adapter(cls.card.name + BRIDGE_SUFFIX,
+                                 {**record, "adapter": cls.card.name + BRIDGE_SUFFIX, "card": card,
+                                  "bridge_of": cls.card.name})
 
     # ------------------------------------------------------------------------------------------
     def _latency_images(self) -> list:
@@ -268,6 +319,19 @@ class Runner:
             record.setdefault("throughput", {})[f"{split}/{lang}"] = stats.computed / stats.seconds
         return dict(zip(rows["id"].tolist(), outs)), errs
 
+    def _bridged_scores(self, trans: list[str], td: TaskData) -> np.ndarray:
+        """Score each target-language word by the NES between the transcription and the
+        query-language word of the same concept: ranking these is ranking the query language's
+        lexicon and mapping each semantic id to its target-language word. Concepts without a
+        query-language word score -1, below every real candidate."""
+        words_a = self.ds.lexicon.word_of(td.task.query_lang)
+        bridge = [words_a.get(i, "") for i in td.gallery_ids]
+        scores = nes_matrix(trans, bridge, self.cfg.strict)
+        missing = np.array([i not in words_a for i in td.gallery_ids])
+        if missing.any():
+            scores[:, missing] = -1.0
+        return scores
+
     def _text_outputs(self, adapter: EmbeddingAdapter, words: list[str], lang: str) -> np.ndarray:
         key = f"{adapter.cache_key()}|texts|{lang}|{hashlib.sha256(chr(0).join(words).encode()).hexdigest()}"
 
@@ -280,33 +344,79 @@ class Runner:
         outs, _, _ = self.cache.get_or_compute(key, words, encode, "array", chunk=1024)
         return np.stack([np.asarray(o, dtype=np.float32) for o in outs])
 
-    def _run_jobs(self, adapter: Adapter, pending: list[tuple[str, Task]], record: dict) -> None:
-        name = adapter.card.name
-        by_split: dict[str, list[Task]] = {}
-        for split, task in pending:
-            by_split.setdefault(split, []).append(task)
-        for split, tasks in by_split.items():
+    def _run_jobs(self, adapter: Adapter, pending: list[Job], record: dict) -> None:
+        by_split: dict[str, list[Job]] = {}
+        for job in pending:
+            by_split.setdefault(job.split, []).append(job)
+        for split, jobs in by_split.items():
+            langs = {j.task.query_lang for j in jobs if j.task is not None}
+            if any(j.mode == "geometry" for j in jobs):
+                langs |= set(self.ds.languages(split))
             outputs: dict[str, Any] = {}
             errors: dict[str, str] = {}
-            for lang in sorted({t.query_lang for t in tasks}):
+            for lang in sorted(langs):
                 o, e = self._image_outputs(adapter, split, lang, record)
                 outputs.update(o)
                 errors.update(e)
-            self.store.write_adapter(name, record)
-            for task in tasks:
-                try:
-                    td = build_task(self.ds, split, task)
-                    rec, preds = self._score(adapter, td, outputs, errors)
-                except BenchError as exc:
-                    self._write_status(name, split, task, "skipped", str(exc))
+            self.store.write_adapter(adapter.card.name, record)
+            for job in jobs:
+                if job.mode == "geometry":
+                    self._geometry(adapter, job, outputs)
                     continue
-                rec.update({"adapter": name, "split": split, "task": task.key, "status": "done",
-                            "finished": provenance.now(), "family": adapter.card.family})
-                self.store.write_job(name, split, task.key, rec, preds)
+                try:
+                    td = build_task(self.ds, split, job.task)
+                    rec, preds = self._score(adapter, td, outputs, errors, job.mode)
+                except BenchError as exc:
+                    self._write_status(job, "skipped", str(exc))
+                    continue
+                rec.update({"adapter": job.name, "split": split, "task": job.key, "status": "done",
+                            "finished": provenance.now(), "family": adapter.card.family, "mode": job.mode})
+                self.store.write_job(job.name, split, job.key, rec, preds)
                 m = rec["metrics"]
-                log(f"{name} {split} {task.key}: Acc@1 {m['acc@1']:.4f} MRR {m['mrr']:.4f} (n={m['n']})")
+                log(f"{job.name} {split} {job.key}: Acc@1 {m['acc@1']:.4f} MRR {m['mrr']:.4f} (n={m['n']})")
 
-    def _score(self, adapter: Adapter, td: TaskData, outputs: dict, errors: dict):
+    def _geometry(self, adapter: EmbeddingAdapter, job: Job, outputs: dict) -> None:
+        """R, D, R/D and language-centre distances over images and words of every language."""
+        from .geometry import geometry
+
+        rows = self.ds.select(job.split)
+        rows = rows[(rows["semantic_id"] >= 0) & rows["id"].map(lambda i: outputs.get(i) is not None)]
+        emb, cls, langs, modality, texts = [], [], [], [], []
+        for lang in sorted(rows["lang"].unique()):
+            part = rows[rows["lang"] == lang]
+            emb += [outputs[i] for i in part["id"]]
+            cls += part["semantic_id"].tolist()
+            langs += [lang] * len(part)
+            modality += ["image"] * len(part)
+            texts += part["text"].tolist()
+            ids = sorted(set(part["semantic_id"].tolist()))
+            words = self._concept_words(job.split, lang)
+            ids = [i for i in ids if i in words]
+            if ids:
+                temb = self._text_outputs(adapter, [words[i] for i in ids], lang)
+                emb += list(temb)
+                cls += ids
+                langs += [lang] * len(ids)
+                modality += ["text"] * len(ids)
+                texts += [words[i] for i in ids]
+        if len(set(cls)) < 2:
+            self._write_status(job, "skipped", "fewer than two concepts with embeddings")
+            return
+        E, C, L = np.stack(emb), np.array(cls), np.array(langs)
+        rec = {"adapter": job.name, "split": job.split, "task": "geometry", "status": "done",
+               "finished": provenance.now(), "family": adapter.card.family, "geometry": geometry(E, C, L)}
+        self.store.write_embedding_sample(job.name, job.split, _sample_for_map(E, C, L, np.array(modality),
+                                                                               texts, self.cfg.seed))
+        self.store.write_job(job.name, job.split, "geometry", rec)
+        g = rec["geometry"]
+        log(f"{job.name} {job.split} geometry: R {g['R']:.4f} D {g['D']:.4f} R/D {g['R/D']:.4f}")
+
+    def _concept_words(self, split: str, lang: str) -> dict[int, str]:
+        from .protocols import _concept_words
+
+        return _concept_words(self.ds, split, lang)
+
+    def _score(self, adapter: Adapter, td: TaskData, outputs: dict, errors: dict, mode: str = "plain"):
         keep = [i for i, sid in enumerate(td.queries["id"]) if outputs.get(sid) is not None]
         skipped = [{"id": sid, "reason": errors.get(sid, "no output")}
                    for sid in td.queries["id"] if outputs.get(sid) is None]
@@ -316,7 +426,10 @@ class Runner:
         targets = td.targets[keep]
         if isinstance(adapter, TranscriberAdapter):
             trans = [str(outputs[sid] or "") for sid in q["id"]]
-            scores = nes_matrix(trans, td.gallery, self.cfg.strict)
+            if mode == "lexicon":
+                scores = self._bridged_scores(trans, td)
+            else:
+                scores = nes_matrix(trans, td.gallery, self.cfg.strict)
         else:
             emb = np.stack([outputs[sid] for sid in q["id"]])
             gal = self._text_outputs(adapter, td.gallery, td.task.gallery_lang)
@@ -327,8 +440,6 @@ class Runner:
         # NES prediction: the transcription within-language, else the top-1 retrieved word.
         preds = trans if (trans is not None and td.task.kind == "within") else top1
         tgt_words = [td.gallery[t] for t in targets]
-        from .textnorm import normalize_all
-
         metrics = summarize(ranks.tolist(), normalize_all(preds, self.cfg.strict),
                             normalize_all(tgt_words, self.cfg.strict))
         rows = []
@@ -337,10 +448,32 @@ class Runner:
                          "prediction": preds[k], "rank": int(r),
                          "topk": [td.gallery[j] for j in topk[k]],
                          "scores": [round(float(scores[k, j]), 5) for j in topk[k]]})
+        if trans is not None:
+            for row, t in zip(rows, trans):
+                row["transcription"] = t
         rec = {"metrics": metrics, "gallery_size": len(td.gallery), "n_skipped": len(skipped),
                "skipped": skipped[:1000], "scoring": adapter.card.scoring,
                "random_acc@1": 1.0 / len(td.gallery)}
         return rec, rows
+
+
+def _sample_for_map(emb: np.ndarray, classes: np.ndarray, langs: np.ndarray, modality: np.ndarray,
+                    texts: list[str], seed: int, n_classes: int = 12, per_group: int = 8) -> dict[str, np.ndarray]:
+    """A small, seeded sample of points for the embedding map (Figure 4): a few concepts present in
+    every language, up to ``per_group`` images per (concept, language) and all their words."""
+    rng = np.random.default_rng(seed)
+    all_langs = set(langs.tolist())
+    full = [c for c in np.unique(classes) if set(langs[classes == c].tolist()) == all_langs]
+    chosen = set(rng.permutation(np.array(full))[:n_classes].tolist()) if full else set()
+    keep = []
+    for c in sorted(chosen):
+        for l in sorted(all_langs):
+            for m in ("image", "text"):
+                idx = np.flatnonzero((classes == c) & (langs == l) & (modality == m))
+                keep += idx[:per_group].tolist()
+    keep = np.array(keep, dtype=np.int64)
+    return {"embeddings": emb[keep].astype(np.float16), "semantic_id": classes[keep], "lang": langs[keep],
+            "modality": modality[keep], "text": np.array([texts[i] for i in keep], dtype=str)}
 
 
 class _NullBar:

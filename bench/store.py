@@ -112,6 +112,25 @@ class RunStore:
                                gzip.compress(lines.encode("utf-8"), mtime=0))
         atomic_write_json(p, record)
 
+    def write_embedding_sample(self, adapter: str, split: str, arrays: dict) -> None:
+        """A small sample of embeddings (for the embedding map), beside the geometry job."""
+        import io
+
+        import numpy as np
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        atomic_write_bytes(self.root / "jobs" / adapter / split / "geometry.sample.npz", buf.getvalue())
+
+    def read_embedding_sample(self, adapter: str, split: str) -> dict | None:
+        import numpy as np
+
+        p = self.root / "jobs" / adapter / split / "geometry.sample.npz"
+        if not p.is_file():
+            return None
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
     def read_predictions(self, adapter: str, split: str, task: str) -> list[dict]:
         p = self.job_path(adapter, split, task).with_suffix(".predictions.jsonl.gz")
         with gzip.open(p, "rt", encoding="utf-8") as f:

@@ -142,15 +142,42 @@ def with_reported(measured: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFram
     """Measured rows followed, within each group, by the paper's rows labelled 'reported'."""
     if reported.empty:
         return measured
-    rep = reported.copy()
+    rep = reported.drop(columns=[c for c in ("paper_source",) if c in reported.columns]).copy()
     rep["method"] = rep["method"] + " (reported)"
-    return _order(pd.concat([measured, rep], ignore_index=True))
+    both = pd.concat([measured, rep], ignore_index=True)
+    first = {a: i for i, a in reversed(list(enumerate(both["adapter"])))}
+    both["_a"] = both["adapter"].map(first)
+    both["_g"] = both["group"].map(lambda g: GROUP_ORDER.index(g) if g in GROUP_ORDER else len(GROUP_ORDER))
+    both["_s"] = (both["source"] == "reported").astype(int)
+    return both.sort_values(["_g", "_a", "_s"], kind="stable").drop(columns=["_a", "_g", "_s"]).reset_index(drop=True)
+
+
+def _display(df: pd.DataFrame) -> pd.DataFrame:
+    """Counts as integers and missing values as None, so they print as '-'."""
+    out = pd.DataFrame({c: [None if pd.isna(v) else v for v in df[c]] for c in df.columns}, dtype=object)
+    for c in [c for c in out.columns if c.endswith(":n")]:
+        out[c] = pd.Series([None if v is None else int(v) for v in out[c]], dtype=object, index=out.index)
+    return out[_column_order(list(out.columns))]
+
+
+def _column_order(cols: list[str]) -> list[str]:
+    """Identity columns, then split blocks (in-domain first, then OOD, then others), then cost."""
+    head = [c for c in ("group", "method", "adapter", "source") if c in cols]
+    tail = [c for c in ("params_m", "latency_ms") if c in cols]
+    splits = []
+    for c in cols:
+        if ":" in c and c.split(":")[0] not in splits:
+            splits.append(c.split(":")[0])
+    splits.sort(key=lambda s: (list(SPLIT_LABELS).index(s) if s in SPLIT_LABELS else len(SPLIT_LABELS), s))
+    mid = [c for s in splits for c in cols if c.startswith(f"{s}:")]
+    rest = [c for c in cols if c not in head + tail + mid]
+    return head + mid + rest + tail
 
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f") -> str:
     if df.empty:
         return "(no results)"
-    return df.to_markdown(index=False, floatfmt=floatfmt, missingval="-")
+    return _display(df).to_markdown(index=False, floatfmt=floatfmt, missingval="-")
 
 
 def write_table(df: pd.DataFrame, out_dir: Path, stem: str, floatfmt: str = ".4f") -> list[Path]:
@@ -159,6 +186,7 @@ def write_table(df: pd.DataFrame, out_dir: Path, stem: str, floatfmt: str = ".4f
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}.csv"]
     paths[0].write_text(to_markdown(df, floatfmt) + "\n", encoding="utf-8")
     fmt = "{:" + floatfmt + "}"
+    df = df[_column_order(list(df.columns))]
     paths[1].write_text(df.to_latex(index=False, na_rep="-", float_format=lambda v: fmt.format(v)),
                         encoding="utf-8")
     df.to_csv(paths[2], index=False)

@@ -196,7 +196,7 @@ def fingerprint(scale: float = 1.0, seed: int = 0, lexicon: Path = LEXICON) -> s
 def _render_one(job: tuple[str, str, str, str, str, int]) -> None:
     root, path, text, lang, style, seed = job
     img = synth.render_word(text, lang, synth.get_writer(style), seed)
-    img.save(os.path.join(root, path), format="PNG", compress_level=3)
+    img.save(os.path.join(root, path), format="PNG", compress_level=1)
 
 
 def build(root: Path, scale: float = 1.0, seed: int = 0, progress: bool = True, lexicon: Path = LEXICON,

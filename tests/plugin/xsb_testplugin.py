@@ -31,7 +31,8 @@ class InkTranscriber(TranscriberAdapter):
     def transcribe(self, images, lang):
         _count(len(images))
         time.sleep(self.delay * len(images))
-        return ["dog" for _ in images]
+        text = os.environ.get("XSB_TEST_CONST", "dog")
+        return [text for _ in images]
 
 
 class BrokenTranscriber(TranscriberAdapter):

@@ -14,6 +14,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFilter
 
+from .rand import Rand
+
 TILE = (512, 2048)  # rows, cols of the precomputed texture tiles
 
 
@@ -30,17 +32,21 @@ def _tiles() -> tuple[np.ndarray, np.ndarray]:
     return paper.astype(np.float32), noise
 
 
-def _crop(tile: np.ndarray, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+def _crop(tile: np.ndarray, h: int, w: int, r: Rand) -> np.ndarray:
     if h > tile.shape[0] or w > tile.shape[1]:
         tile = np.tile(tile, (h // tile.shape[0] + 1, w // tile.shape[1] + 1))
-    y = int(rng.integers(0, tile.shape[0] - h + 1))
-    x = int(rng.integers(0, tile.shape[1] - w + 1))
+    y = r.integers(0, tile.shape[0] - h + 1)
+    x = r.integers(0, tile.shape[1] - w + 1)
     return tile[y : y + h, x : x + w]
 
 
 def warp(ink: Image.Image, slant: float, angle: float, elastic: float, margins: tuple[float, float, float, float],
-         cell: float, rng: np.random.Generator) -> Image.Image:
-    """Shear by ``slant``, rotate by ``angle`` (radians), add a smooth elastic field (pixels), pad by margins."""
+         cell: float, r: Rand) -> Image.Image:
+    """Shear by ``slant``, rotate by ``angle`` (radians), add a smooth elastic field (pixels), pad by margins.
+
+    Without elastic warp this is one affine transform; with it, a coarse mesh whose vertices are
+    displaced at random, each cell mapped bilinearly (smooth, and only a few C calls).
+    """
     w, h = ink.size
     cx, cy = w / 2.0, h / 2.0
     c, s = math.cos(angle), math.sin(angle)
@@ -51,36 +57,40 @@ def warp(ink: Image.Image, slant: float, angle: float, elastic: float, margins: 
     ml, mt, mr, mb = margins
     out_w = max(4, int(math.ceil(hi[0] - lo[0] + ml + mr)))
     out_h = max(4, int(math.ceil(hi[1] - lo[1] + mt + mb)))
-    nx = max(1, int(round(out_w / cell)))
-    ny = max(1, int(round(out_h / cell)))
+    if elastic <= 0:
+        # output (u, v) -> source: inv @ ((u, v) - shift) + centre
+        shift = np.array([ml - lo[0], mt - lo[1]])
+        cst = np.array([cx, cy]) - inv @ shift
+        coeffs = (inv[0, 0], inv[0, 1], cst[0], inv[1, 0], inv[1, 1], cst[1])
+        return ink.transform((out_w, out_h), Image.AFFINE, coeffs, resample=Image.BILINEAR, fillcolor=0)
+    nx = max(1, min(8, int(round(out_w / cell))))  # few cells: PIL pays a Python call per cell
+    ny = max(1, min(3, int(round(out_h / cell))))
     xs = np.linspace(0, out_w, nx + 1)
     ys = np.linspace(0, out_h, ny + 1)
     gx, gy = np.meshgrid(xs, ys)
     rel = np.stack([gx - ml + lo[0], gy - mt + lo[1]], -1) @ inv.T + [cx, cy]
-    if elastic > 0:
-        rel = rel + rng.normal(0.0, elastic, size=rel.shape)
+    rel = (rel + r.gen.normal(0.0, elastic, size=rel.shape)).tolist()
     mesh = []
     for j in range(ny):
         for i in range(nx):
             box = (int(xs[i]), int(ys[j]), int(xs[i + 1]), int(ys[j + 1]))
-            q = (rel[j, i], rel[j + 1, i], rel[j + 1, i + 1], rel[j, i + 1])
-            mesh.append((box, tuple(float(v) for p in q for v in p)))
+            mesh.append((box, (*rel[j][i], *rel[j + 1][i], *rel[j + 1][i + 1], *rel[j][i + 1])))
     return ink.transform((out_w, out_h), Image.MESH, mesh, resample=Image.BILINEAR, fillcolor=0)
 
 
 def compose(alpha_img: Image.Image, ink_level: float, paper_level: float, texture: float, grain: float,
-            noise: float, rng: np.random.Generator) -> np.ndarray:
+            noise: float, r: Rand) -> np.ndarray:
     """Paper with texture, ink laid on by coverage, grain that breaks pencil strokes, sensor noise."""
     paper_tile, noise_tile = _tiles()
     alpha = np.asarray(alpha_img, dtype=np.float32) * (1.0 / 255.0)
     h, w = alpha.shape
     if grain > 0:
-        g = _crop(noise_tile, h, w, rng)
+        g = _crop(noise_tile, h, w, r)
         alpha = alpha * np.clip(1.0 - grain * np.abs(g), 0.0, 1.0)
-    paper = paper_level + texture * _crop(paper_tile, h, w, rng)
+    paper = paper_level + texture * _crop(paper_tile, h, w, r)
     out = paper - alpha * (paper - ink_level)
     if noise > 0:
-        out += noise * _crop(noise_tile, h, w, rng)
+        out += noise * _crop(noise_tile, h, w, r)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 

@@ -1,17 +1,20 @@
 """Font writers: place a handwriting font's glyphs one by one with per-writer spacing, wobble and weight.
 
 Glyphs are placed individually (not shaped as a run) so that each character can sit on its own
-slightly wandering baseline, the way handwriting does; slant and scan effects come later.
+slightly wandering baseline, the way handwriting does; slant and scan effects come later. Glyph
+bitmaps are cached per (font, size, character): the same few sizes recur during training.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import store
+from .rand import Rand
 from .writers import WriterSpec
 
 
@@ -21,36 +24,48 @@ def _weight_lut(weight: float) -> list[int]:
     return [int(min(255.0, max(0.0, (v - centre) * 3.0 + 128.0))) for v in range(256)]
 
 
-_LUTS = {round(k / 20.0, 2): _weight_lut(k / 20.0) for k in range(-20, 21)}
+_LUTS = {k: _weight_lut(k / 20.0) for k in range(-20, 21)}
 
 
-def draw(text: str, w: WriterSpec, em: float, weight: float, rng: np.random.Generator) -> Image.Image:
+@lru_cache(maxsize=30000)
+def glyph(font_id: str, size: int, ch: str) -> tuple[np.ndarray, int, int, float]:
+    """(bitmap, left, top, advance) of one character; left/top relative to the pen position and ascender."""
+    font = store.font(font_id, size)
+    adv = font.getlength(ch)
+    x0, y0, x1, y1 = font.getbbox(ch)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((0, 0), np.uint8), 0, 0, adv
+    im = Image.new("L", (x1 - x0, y1 - y0), 0)
+    ImageDraw.Draw(im).text((-x0, -y0), ch, font=font, fill=255)
+    return np.asarray(im), x0, y0, adv
+
+
+def draw(text: str, w: WriterSpec, em: float, weight: float, r: Rand) -> Image.Image:
     """Ink mask (mode L, ink = 255) of ``text`` in the writer's font at pixel size ``em``."""
-    size = max(8, int(round(em)))
-    font = store.font(w.source, size)
-    ascent, descent = font.getmetrics()
-    advs = [font.getlength(ch) for ch in text]
+    size = max(8, 2 * int(round(em / 2.0)))  # even sizes only: more glyph-cache hits
+    glyphs = [glyph(w.source, size, ch) for ch in text]
     track = w.tracking * size
-    width = int(sum(advs) + max(0.0, track) * len(text) + 2 * size)
-    height = int(ascent + descent + size * 0.6)
-    img = Image.new("L", (width, height), 0)
-    d = ImageDraw.Draw(img)
-    x = size * 0.5
-    y0 = size * 0.3
-    phase = rng.uniform(0, 2 * math.pi)
-    freq = rng.uniform(0.5, 1.3)
-    jit = rng.normal(0.0, 1.0, size=(len(text), 2))
-    for i, ch in enumerate(text):
-        dy = w.wobble * size * math.sin(phase + i * freq) + jit[i, 0] * size * 0.01
-        if not ch.isspace():
-            d.text((x, y0 + dy), ch, font=font, fill=255)
-        x += advs[i] + track * (1.0 + 0.3 * jit[i, 1])
-    box = img.getbbox()
-    if box is None:
-        return img
+    phase, freq = r.uniform(0.0, 2 * math.pi), r.uniform(0.5, 1.3)
+    places = []
+    x = 0.0
+    for i, (bm, left, top, adv) in enumerate(glyphs):
+        dy = w.wobble * size * math.sin(phase + i * freq) + r.normal(0.0, size * 0.01)
+        if bm.size:
+            places.append((bm, int(round(x + left)), int(round(top + dy))))
+        x += adv + track * (1.0 + 0.3 * r.normal())
+    if not places:
+        return Image.new("L", (size, size), 0)
     pad = 4
-    img = img.crop((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad))
-    wk = round(max(-1.0, min(1.0, weight)) * 20) / 20.0
-    if abs(wk) >= 0.1:
-        img = img.filter(ImageFilter.GaussianBlur(max(0.6, size * 0.022))).point(_LUTS[round(wk, 2)])
+    xmin = min(px for _, px, _ in places) - pad
+    ymin = min(py for _, _, py in places) - pad
+    xmax = max(px + bm.shape[1] for bm, px, _ in places) + pad
+    ymax = max(py + bm.shape[0] for bm, _, py in places) + pad
+    canvas = np.zeros((ymax - ymin, xmax - xmin), np.uint8)
+    for bm, px, py in places:
+        view = canvas[py - ymin : py - ymin + bm.shape[0], px - xmin : px - xmin + bm.shape[1]]
+        np.maximum(view, bm, out=view)
+    img = Image.fromarray(canvas, "L")
+    wk = int(round(max(-1.0, min(1.0, weight)) * 20))
+    if abs(wk) >= 2:
+        img = img.filter(ImageFilter.GaussianBlur(max(0.6, size * 0.022))).point(_LUTS[wk])
     return img

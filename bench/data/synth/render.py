@@ -4,59 +4,50 @@ from __future__ import annotations
 
 import math
 import unicodedata
-import zlib
 
 import numpy as np
 from PIL import Image
 
 from . import augment as aug
 from . import fontdraw, pen
+from .rand import Rand
 from .writers import WriterSpec
-
-
-def word_rng(text: str, lang: str, writer: WriterSpec, seed: int) -> np.random.Generator:
-    """The generator for one rendering: same (text, lang, writer, seed) gives the same pixels anywhere."""
-    key = zlib.crc32(f"{lang}\0{writer.id}\0{text}".encode("utf-8"))
-    return np.random.default_rng([int(seed) & 0xFFFFFFFF, key])
 
 
 def render_word(text: str, lang: str, writer: WriterSpec, seed: int, augment: bool = True) -> Image.Image:
     """Render ``text`` as handwriting by ``writer``: mode "L", dark ink on light paper, natural size.
 
-    With ``augment=False`` only the writer's own style is applied (its slant, size, spacing and
-    pen), on clean paper: useful to look at a style. With ``augment=True`` every call with a new
-    seed is a new scan of a new attempt: jittered size/slant/thickness, rotation, elastic warp,
-    paper texture, ink tone, blur, noise and JPEG artefacts.
+    The pixels depend only on (text, lang, writer, seed). With ``augment=False`` only the
+    writer's own style is applied (its size, slant, spacing, pen) on clean paper: useful to look at
+    a style. With ``augment=True`` each seed is a new attempt and a new scan: jittered size, slant
+    and thickness, rotation, elastic warp, margins, paper texture, ink tone, blur, noise, JPEG.
+    Not reentrant within one thread (the per-thread generator is re-seeded for each call).
     """
     if lang not in writer.langs:
         raise ValueError(f"writer {writer.id} does not write {lang!r}")
     text = unicodedata.normalize("NFC", text)
-    rng = word_rng(text, lang, writer, seed)
+    r = Rand(lang, writer.id, text, int(seed), bool(augment))
     a = augment
-    em = writer.em * (math.exp(rng.normal(0.0, 0.08)) if a else 1.0)
-    thick = math.exp(rng.normal(0.0, 0.12)) if a else 1.0
+    em = writer.em * (math.exp(r.normal(0.0, 0.08)) if a else 1.0)
+    thick = math.exp(r.normal(0.0, 0.12)) if a else 1.0
     if writer.kind == "pen":
-        ink = pen.draw(pen.layout(text, lang, writer, em, rng), writer, em, thick, rng)
+        ink = pen.draw(pen.layout(text, writer, em, r), writer, em, thick, r)
     else:
-        ink = fontdraw.draw(text, writer, em, writer.weight + (math.log(thick) * 2.5 if a else 0.0), rng)
-    slant = writer.slant + (rng.normal(0.0, 0.04) if a else 0.0)
-    angle = rng.normal(0.0, 0.025) if a else 0.0
-    elastic = em * rng.uniform(0.0, 0.035) if a else 0.0
-    margins = tuple(em * rng.uniform(0.05, 0.45, size=4)) if a else (em * 0.2,) * 4
-    ink = aug.warp(ink, slant, angle, elastic, margins, max(12.0, em * 0.45), rng)
+        ink = fontdraw.draw(text, writer, em, writer.weight + (math.log(thick) * 2.5 if a else 0.0), r)
+    slant = writer.slant + (r.normal(0.0, 0.04) if a else 0.0)
+    angle = r.normal(0.0, 0.025) if a else 0.0
+    elastic = em * r.uniform(0.01, 0.035) if a and r.random() < 0.6 else 0.0
+    margins = tuple(em * r.uniform(0.05, 0.45) for _ in range(4)) if a else (em * 0.2,) * 4
+    ink = aug.warp(ink, slant, angle, elastic, margins, max(16.0, em * 0.9), r)
     if not a:
-        level = 255.0 * writer.ink
-        arr = aug.compose(ink, level, 250.0, 0.0, writer.grain, 0.0, rng)
-        return Image.fromarray(arr, "L")
-    ink_level = float(np.clip(255.0 * writer.ink + rng.normal(0.0, 12.0), 0.0, 150.0))
-    paper_level = float(rng.uniform(205.0, 252.0))
-    texture = float(rng.uniform(0.0, 14.0))
-    noise = float(rng.uniform(0.0, 7.0)) if rng.random() < 0.6 else 0.0
-    arr = aug.compose(ink, ink_level, paper_level, texture, writer.grain, noise, rng)
-    img = Image.fromarray(arr, "L")
-    if rng.random() < 0.5:
-        img = aug.blur(img, float(rng.uniform(0.2, 0.9)))
-    if rng.random() < 0.4:
-        img = aug.jpeg(img, int(rng.integers(30, 90)))
+        return Image.fromarray(aug.compose(ink, 255.0 * writer.ink, 250.0, 0.0, writer.grain, 0.0, r), "L")
+    ink_level = min(150.0, max(0.0, 255.0 * writer.ink + r.normal(0.0, 12.0)))
+    paper_level = r.uniform(205.0, 252.0)
+    texture = r.uniform(0.0, 14.0)
+    noise = r.uniform(0.0, 7.0) if r.random() < 0.6 else 0.0
+    img = Image.fromarray(aug.compose(ink, ink_level, paper_level, texture, writer.grain, noise, r), "L")
+    if r.random() < 0.5:
+        img = aug.blur(img, r.uniform(0.2, 0.9))
+    if r.random() < 0.4:
+        img = aug.jpeg(img, r.integers(30, 90))
     return img
-

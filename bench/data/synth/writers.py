@@ -59,8 +59,8 @@ PEN_FAMILIES: dict[str, dict[str, tuple[float, float]]] = {
     "brush": dict(weight=(0.07, 0.11), pressure=(0.6, 0.9), jitter=(0.03, 0.06), noise=(0.005, 0.01),
                   slant=(-0.05, 0.1), connect=(0.0, 0.25), speed=(0.3, 0.6), aspect=(0.9, 1.1), ink=(0.0, 0.1)),
     "pencil": dict(weight=(0.03, 0.05), pressure=(0.1, 0.3), jitter=(0.04, 0.08), noise=(0.008, 0.015),
-                   slant=(-0.1, 0.2), connect=(0.0, 0.4), speed=(0.2, 0.6), aspect=(0.9, 1.1), ink=(0.35, 0.55),
-                   grain=(0.4, 0.7)),
+                   slant=(-0.1, 0.2), connect=(0.0, 0.4), speed=(0.2, 0.6), aspect=(0.9, 1.1), ink=(0.22, 0.42),
+                   grain=(0.3, 0.6)),
     "child": dict(weight=(0.05, 0.08), pressure=(0.0, 0.2), jitter=(0.1, 0.16), noise=(0.02, 0.035),
                   slant=(-0.15, 0.1), connect=(0.0, 0.1), speed=(0.0, 0.3), aspect=(1.0, 1.25), ink=(0.05, 0.35)),
 }
