@@ -51,6 +51,12 @@ class RapidOCRAdapter(TranscriberAdapter):
             texts.append("".join(res.txts or ()))
         return texts
 
+    def footprint_bytes(self) -> int | None:
+        path = _rec_model_path()
+        from pathlib import Path
+
+        return Path(path).stat().st_size if path else None
+
     def num_parameters(self) -> int | None:
         path = getattr(getattr(self._rec, "session", None), "model_path", None) or _rec_model_path()
         return onnx_parameter_count(path) if path else None

@@ -45,6 +45,7 @@ class AdapterCard:
     native_class: str | None = None  # the transformers class used, if any
     gpu: float = 0.0  # GPUs a job needs (fractions share one), for distributed executors
     memory_gb: float = 2.0
+    timeout_s: float | None = None  # longest a unit of work may run on a cluster (--job-timeout overrides)
     homepage: str = ""
     notes: str = ""
 
@@ -107,9 +108,9 @@ class Adapter(ABC):
         if not status.ok:
             return status
         if cls.card.trust_remote_code and not options.trust_remote_code:
-            return Availability(False, f"{cls.card.model_id} needs remote code (no native transformers "
-                                       "class); pass --trust-remote-code to allow it (pinned to revision "
-                                       f"{cls.card.revision})")
+            return Availability(False, f"{cls.card.model_id} runs its own code (no native transformers "
+                                       "class); fix: pass --trust-remote-code to allow it (pinned to "
+                                       f"revision {cls.card.revision})")
         if cls.card.model_id and "/" in cls.card.model_id:
             return check_hf_weights(cls.card.name, cls.card.model_id, cls.card.revision, options)
         return Availability(True)
@@ -127,9 +128,22 @@ class Adapter(ABC):
         """Parameters of the loaded model, as the card's ``params_note`` describes."""
         return None
 
+    def footprint_bytes(self) -> int | None:
+        """Bytes of the weights that run at inference (files on disk), if the adapter knows them."""
+        return None
+
+    def run_notes(self) -> dict[str, Any]:
+        """Facts about this run the adapter wants recorded (e.g. which path encoded the texts)."""
+        return {}
+
     def cache_key(self) -> str:
         """Identifies this adapter's outputs for the on-disk cache (model and revision)."""
-        return f"{self.card.name}@{self.card.revision or 'unversioned'}:{self.options.model_path or ''}"
+        from .cache import folder_identity
+
+        where = ""
+        if self.options.model_path is not None:
+            where = f"{Path(self.options.model_path).resolve()}#{folder_identity(Path(self.options.model_path))}"
+        return f"{self.card.name}@{self.card.revision or 'unversioned'}:{where}"
 
     def close(self) -> None:
         """Free resources; the default drops references and lets GC do it."""

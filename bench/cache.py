@@ -27,6 +27,23 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "xscript-bench" / "outputs"
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".json", ".model", ".txt", ".py")
+
+
+def folder_identity(path: Path) -> str:
+    """A short hash of a local model folder's files (names, sizes, mtimes): new weights, new key.
+
+    Reading every byte of multi-GB weights on each run would be slow; size plus mtime changes
+    whenever a file is replaced, which is what the output cache must notice.
+    """
+    root = Path(path).resolve()
+    h = hashlib.sha256(str(root).encode())
+    for f in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES):
+        st = f.stat()
+        h.update(f"{f.relative_to(root).as_posix()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
 def key_hash(*parts: object) -> str:
     h = hashlib.sha256(json.dumps([str(p) for p in parts], ensure_ascii=False).encode("utf-8"))
     return h.hexdigest()[:24]

@@ -102,6 +102,15 @@ def _run_config(args: argparse.Namespace):
     cfg.use_cache = not args.no_cache
     cfg.latency_samples = args.latency_samples
     cfg.progress = not args.no_progress
+    cfg.executor, cfg.address = args.executor, args.address
+    if args.executor != "ray" and (args.address or args.job_timeout is not None or args.max_retries is not None):
+        raise BenchError("--address, --job-timeout and --max-retries apply to --executor ray only")
+    if args.job_timeout is not None and args.job_timeout <= 0:
+        raise BenchError("--job-timeout must be a positive number of seconds")
+    if args.max_retries is not None and args.max_retries < 0:
+        raise BenchError("--max-retries must be 0 or more")
+    cfg.job_timeout = args.job_timeout
+    cfg.max_retries = args.max_retries if args.max_retries is not None else RunConfig.max_retries
     return cfg
 
 
@@ -190,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-samples", type=int, default=20)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="do not print the summary tables")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local (default): here, one adapter after another; ray: units of work as Ray tasks")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default: start a local cluster); results dir must be shared")
+    p.add_argument("--job-timeout", type=float, default=None, metavar="SECONDS",
+                   help="Ray: fail and retry a unit running longer than this (default: the card's timeout_s)")
+    p.add_argument("--max-retries", type=int, default=None, metavar="N",
+                   help="Ray: retry a unit that raised, died or timed out up to N times (default 1)")
     add_run_options(p)
     p.set_defaults(func=cmd_run)
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("path", "text", "semantic_id", "lang", "sty
 MANIFEST_NAMES: tuple[str, ...] = ("manifest.csv", "manifest.parquet")
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 NO_CONCEPT = -1
+MAX_SEMANTIC_ID = 2**31 - 1
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ImageLoadError(Exception):
@@ -98,17 +101,27 @@ class Dataset:
 
     def load_image(self, rel: str):
         """Decode one image as RGB; raise ImageLoadError with a reason instead of crashing."""
-        path = (self.root / rel).resolve()
+        try:
+            path = (self.root / rel).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # symlink loops, odd names
+            raise ImageLoadError(f"cannot resolve path ({exc})") from None
         if not path.is_relative_to(self.root):
             raise ImageLoadError("path resolves outside the dataset folder (symlink?)")
         return load_image(path)
 
 
 def load_image(path: Path):
-    """Open an image file as an RGB PIL image, or raise ImageLoadError naming the problem."""
+    """Open an image file as an RGB PIL image, or raise ImageLoadError naming the problem.
+
+    Any decoder failure becomes ImageLoadError: one bad file must never stop a run."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+            raise ImageLoadError("not a regular file")
+        if st.st_size == 0:
+            raise ImageLoadError("empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
@@ -118,32 +131,62 @@ def load_image(path: Path):
                 if w < 2 or h < 2:
                     raise ImageLoadError(f"image too small ({w}x{h})")
                 im.load()
-                return _to_rgb(im)
+                return _to_rgb(_upright(im))
     except ImageLoadError:
         raise
     except FileNotFoundError:
         raise ImageLoadError("file not found") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(f"image too large: {str(exc)[:120]}") from None
+    except UnidentifiedImageError as exc:
         raise ImageLoadError(f"{type(exc).__name__}: {str(exc)[:120]}") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageLoadError(f"cannot decode ({str(exc)[:120]})") from None
+    except MemoryError:
+        raise ImageLoadError("out of memory decoding the image") from None
+    except Exception as exc:  # noqa: BLE001 - decoders raise OSError, ValueError, struct.error, ...
+        raise ImageLoadError(f"cannot decode ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _upright(im):
+    """Apply an EXIF orientation (phone photos are often stored sideways); ignore broken EXIF."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:  # noqa: BLE001 - a bad EXIF block is no reason to drop the image
+        return im
 
 
 def _to_rgb(im):
-    """Convert any mode (palette, CMYK, 16-bit, alpha) to RGB on a white background."""
+    """Convert any mode (palette, CMYK, 16-bit, float, alpha) to RGB on a white background."""
     from PIL import Image
     import numpy as np
 
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
         arr = np.asarray(im, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
-        im = Image.fromarray(arr.astype("uint8"), "L")
-    if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+        im = Image.fromarray(_to_8bit(arr, 65535.0 if im.mode.startswith("I;16") else None), "L")
+    if "A" in im.mode or "a" in im.mode or "transparency" in im.info:
         im = im.convert("RGBA")
         bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(bg, im)
     return im.convert("RGB")
+
+
+def _to_8bit(arr, full_scale: float | None):
+    """Map a high-depth grey image to 0..255 by its nominal range (16-bit: /257; float 0..1: x255),
+    keeping faint ink faint; stretch min..max only when the values fit no nominal range."""
+    import numpy as np
+
+    arr = np.nan_to_num(arr, nan=255.0, posinf=255.0, neginf=0.0)
+    lo, hi = float(arr.min()), float(arr.max())
+    if full_scale is None and lo >= 0:
+        full_scale = next((s for s in (1.0, 255.0, 65535.0) if hi <= s), None)
+    if full_scale is not None and lo >= 0:
+        out = arr * (255.0 / full_scale)
+    elif hi > lo:
+        out = (arr - lo) / (hi - lo) * 255.0
+    else:
+        out = np.full_like(arr, 255.0)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def write_dataset(root: str | Path, rows: pd.DataFrame | Iterable[dict], name: str,
@@ -189,8 +232,8 @@ def _read_manifest(root: Path) -> pd.DataFrame:
             if name.endswith(".csv"):
                 return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
             return pd.read_parquet(p).astype(str)
-        except UnicodeDecodeError as exc:
-            raise BenchError(f"{p}: manifest is not UTF-8 (bad byte at offset {exc.start})") from None
+        except UnicodeDecodeError:
+            raise BenchError(f"{p}: manifest is not UTF-8 ({_first_bad_utf8(p)})") from None
         except pd.errors.EmptyDataError:
             raise BenchError(f"{p}: manifest is empty") from None
         except pd.errors.ParserError as exc:
@@ -200,6 +243,17 @@ def _read_manifest(root: Path) -> pd.DataFrame:
         except Exception as exc:  # noqa: BLE001 - any reader failure is a user-facing data error
             raise BenchError(f"{p}: cannot read manifest ({type(exc).__name__}: {exc})") from None
     raise BenchError(f"no manifest.csv or manifest.parquet in {root}")
+
+
+def _first_bad_utf8(path: Path) -> str:
+    """Where the first non-UTF-8 byte is (pandas reports offsets within its read buffer)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f"bad byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}"
+    return "undecodable text"
 
 
 def _inside(root: Path, rel: str, what: str) -> Path:
@@ -223,24 +277,27 @@ def _validate(df: pd.DataFrame, root: Path) -> pd.DataFrame:
     for col in ("path", "lang", "style", "split"):
         df[col] = df[col].astype(str).str.strip()
     df["text"] = [unicodedata.normalize("NFC", str(t)) for t in df["text"]]
-    sid = pd.to_numeric(df["semantic_id"].replace("", str(NO_CONCEPT)), errors="coerce")
-    bad = sid.isna() | (sid != sid.round())
+    sid = pd.to_numeric(df["semantic_id"].replace("", str(NO_CONCEPT)), errors="coerce").astype(float)
+    bad = sid.isna() | (sid != sid.round()) | (sid.abs() > MAX_SEMANTIC_ID)  # inf, 1e30 would wrap around
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        raise BenchError(f"manifest row {i + 2}: semantic_id {df['semantic_id'].iloc[i]!r} is not an integer")
+        raise BenchError(f"manifest row {i + 2}: semantic_id {df['semantic_id'].iloc[i]!r} is not an integer "
+                         f"in -1..{MAX_SEMANTIC_ID}")
     df["semantic_id"] = sid.astype(int).clip(lower=NO_CONCEPT)
     bad_lang = ~df["lang"].str.match(LANG_CODE)
     if bad_lang.any():
         i = int(bad_lang.to_numpy().nonzero()[0][0])
         raise BenchError(f"manifest row {i + 2}: unknown language code {df['lang'].iloc[i]!r} "
                          "(use ISO 639-1/639-3 codes such as en, zh, es)")
-    empty = (df["path"] == "") | (df["split"] == "")
+    empty = (df["path"] == "") | (df["split"] == "") | (df["text"].str.strip() == "")
     if empty.any():
         i = int(empty.to_numpy().nonzero()[0][0])
-        raise BenchError(f"manifest row {i + 2}: empty path or split")
+        raise BenchError(f"manifest row {i + 2}: empty path, text or split")
     for i, rel in enumerate(df["path"]):
         if rel.startswith(("/", "\\")) or ".." in Path(rel).parts or re.match(r"^[A-Za-z]:", rel):
             raise BenchError(f"manifest row {i + 2}: path {rel!r} points outside the dataset folder")
+        if CONTROL_CHARS.search(rel):
+            raise BenchError(f"manifest row {i + 2}: path {rel!r} contains control characters")
     if "id" not in df.columns:
         df["id"] = df["path"]
     dup = df["id"].duplicated()

@@ -3,6 +3,11 @@
 The flow is one-way: dataset -> adapter outputs (cached) -> scores -> ranks -> metrics -> store.
 A job is (adapter, split, task). Finished jobs are never recomputed; an adapter that is
 unavailable or raises is recorded with its reason and the run goes on.
+
+Executors: "local" runs every adapter here, one after another. "ray" (bench/executor_ray.py) sends
+units of work (``Unit``: adapter x split x query language, then the split's geometry step) to a Ray
+cluster; each Ray task builds a Runner from the same RunConfig and calls ``run_unit``, which runs
+the very code the local executor runs, restricted to that unit's jobs.
 """
 from __future__ import annotations
 
@@ -62,6 +67,10 @@ class RunConfig:
     use_cache: bool = True
     cache_dir: str | None = None
     progress: bool = True
+    executor: str = "local"  # "local" or "ray"
+    address: str | None = None  # Ray cluster address; None starts a local cluster
+    job_timeout: float | None = None  # seconds per unit on Ray (overrides the card's timeout_s)
+    max_retries: int = 1  # Ray retries of a unit that raised, died or timed out
 
     def identity(self, ds: Dataset) -> dict[str, Any]:
         """The fields that make two invocations the same run (adapters and splits may be added)."""
@@ -88,6 +97,27 @@ class Job:
 
 
 BRIDGE_SUFFIX = "+lexicon"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The unit a cluster schedules: one adapter's jobs for one split and query language (within,
+    cross and lexicon-bridged cross tasks share the encoded query images), or, with ``lang`` None,
+    the split's geometry step (it needs every language, so it runs after the language units)."""
+
+    adapter: str
+    split: str
+    lang: str | None
+
+    def covers(self, job: Job) -> bool:
+        if job.split != self.split:
+            return False
+        if self.lang is None:
+            return job.mode == "geometry"
+        return job.task is not None and job.task.query_lang == self.lang
+
+    def __str__(self) -> str:
+        return f"{self.adapter} {self.split}/{self.lang or 'geometry'}"
 
 
 def load_dataset(cfg: RunConfig, progress: bool = True) -> Dataset:
@@ -146,14 +176,63 @@ class Runner:
                       "splits": self.splits, "versions": provenance.package_versions(),
                       "git": provenance.git_revision(), "hardware": provenance.hardware(),
                       "threads": self.cfg.threads, "device": self.cfg.device, "seed": self.cfg.seed}
+        if self.cfg.executor != "local":
+            invocation["executor"] = self.cfg.executor
         manifest = self._open_manifest(invocation)
-        for name in self.adapter_names:
-            self._run_adapter(name)
+        if self.cfg.executor == "ray":
+            from .executor_ray import run_on_ray
+
+            run_on_ray(self)
+        elif self.cfg.executor == "local":
+            for name in self.adapter_names:
+                self._run_adapter(name)
+        else:
+            raise BenchError(f"unknown executor {self.cfg.executor!r} (use local or ray)")
         invocation["end"] = provenance.now()
         manifest["invocations"][-1] = invocation
         self.store.write_manifest(manifest)
+        self.report_failures()
         log(f"run {self.run_id}: results in {self.store.root}")
         return self.run_id
+
+    def report_failures(self) -> list[dict]:
+        """Log every failed job of this run's adapters and splits with its cause; a rerun redoes them."""
+        failed = []
+        for name in self.adapter_names:
+            for job in self.jobs_for(registry.get(name)):
+                rec = self.store.read_job(job.name, job.split, job.key)
+                if rec is not None and rec.get("status") == "failed":
+                    failed.append(rec)
+        if failed:
+            log(f"run {self.run_id}: {len(failed)} job(s) failed; rerun the same command to retry only those:")
+            for rec in failed:
+                reason = (rec.get("reason") or "?").splitlines()[0]
+                log(f"  {rec['adapter']} {rec['split']} {rec['task']}: {reason} "
+                    f"(attempts: {rec.get('attempts', 1)})")
+        return failed
+
+    # units (the Ray executor's granularity) ------------------------------------------------------
+    def units_for(self, name: str) -> list[Unit]:
+        """The units of one adapter that still have unfinished jobs, language units first."""
+        units: list[Unit] = []
+        for job in self._pending(registry.get(name)):
+            unit = Unit(name, job.split, None if job.mode == "geometry" else job.task.query_lang)
+            if unit not in units:
+                units.append(unit)
+        return sorted(units, key=lambda u: (self.splits.index(u.split), u.lang is None, u.lang or ""))
+
+    def unit_jobs(self, unit: Unit) -> list[Job]:
+        return [j for j in self.jobs_for(registry.get(unit.adapter)) if unit.covers(j)]
+
+    def run_unit(self, unit: Unit, latency: bool = False) -> str | None:
+        """Run one unit with the local executor's code; the failure reason, or None."""
+        return self._run_adapter(unit.adapter, unit, latency)
+
+    def fail_unit(self, unit: Unit, reason: str, attempts: int | None = None) -> None:
+        """Record ``reason`` on every unfinished job of a unit that died or ran out of time."""
+        for job in self.unit_jobs(unit):
+            if not self.store.is_done(job.name, job.split, job.key):
+                self._write_status(job, "failed", reason, attempts)
 
     def _open_manifest(self, invocation: dict) -> dict:
         ident = self.cfg.identity(self.ds)
@@ -185,8 +264,9 @@ class Runner:
                 jobs.append(Job(name, split, None, "geometry"))
         return jobs
 
-    def _pending(self, cls: type[Adapter]) -> list[Job]:
-        return [j for j in self.jobs_for(cls) if not self.store.is_done(j.name, j.split, j.key)]
+    def _pending(self, cls: type[Adapter], unit: Unit | None = None) -> list[Job]:
+        return [j for j in self.jobs_for(cls) if (unit is None or unit.covers(j))
+                and not self.store.is_done(j.name, j.split, j.key)]
 
     def _options(self, name: str) -> AdapterOptions:
         mp = self.cfg.model_paths.get(name)
@@ -194,12 +274,15 @@ class Runner:
                               model_path=Path(mp) if mp else None, allow_download=self.cfg.allow_download,
                               trust_remote_code=self.cfg.trust_remote_code, threads=self.cfg.threads)
 
-    def _run_adapter(self, name: str) -> None:
+    def _run_adapter(self, name: str, unit: Unit | None = None, latency: bool | None = None) -> str | None:
+        """Load one adapter and run its pending jobs (all, or one unit's); returns the failure
+        reason (None when it ran or is unavailable). ``latency`` None: measure unless recorded."""
         cls = registry.get(name)
-        pending = self._pending(cls)
+        pending = self._pending(cls, unit)
+        label = name if unit is None else str(unit)
         if not pending:
-            log(f"{name}: all jobs already done, skipped")
-            return
+            log(f"{label}: all jobs already done, skipped")
+            return None
         options = self._options(name)
         status = cls.availability(options)
         record = self.store.read_adapter(name) or {}
@@ -207,44 +290,52 @@ class Runner:
         if not status.ok:
             log(f"{name}: unavailable: {status.reason}")
             record.update({"status": "unavailable", "reason": status.reason})
-            self.store.write_adapter(name, record)
+            self.store.update_adapter(name, record)
             self._write_variant_records(cls, record)
             for job in pending:
                 self._write_status(job, "unavailable", status.reason)
-            return
+            return None
         adapter = cls(options)
         try:
-            log(f"{name}: loading")
+            log(f"{label}: loading")
             adapter.ensure_loaded()
             record["params"] = adapter.num_parameters()
-            if "latency_ms" not in record:
+            if latency or (latency is None and "latency_ms" not in record):
                 record.update(self._latency(adapter))
             record.update({"status": "loaded", "reason": ""})
-            self.store.write_adapter(name, record)
+            self.store.update_adapter(name, record)
             self._write_variant_records(cls, record)
             self._run_jobs(adapter, pending, record)
+            notes = adapter.run_notes()
+            if notes:
+                record["run_notes"] = notes
+                self.store.update_adapter(name, record)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BenchError as exc:
-            self._fail(name, record, pending, str(exc))
+            return self._fail(name, record, pending, str(exc))
         except Exception as exc:  # noqa: BLE001 - an adapter that raises must not stop the run
-            self._fail(name, record, pending, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            return self._fail(name, record, pending, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         finally:
             adapter.close()
+        return None
 
-    def _fail(self, name: str, record: dict, pending: list[Job], error: str, tb: str = "") -> None:
+    def _fail(self, name: str, record: dict, pending: list[Job], error: str, tb: str = "") -> str:
         log(f"{name}: failed: {error.splitlines()[0] if error else ''}")
         record.update({"status": "failed", "reason": error, "traceback": tb})
-        self.store.write_adapter(name, record)
+        self.store.update_adapter(name, record)
         self._write_variant_records(registry.get(name), record)
         for job in pending:
             if not self.store.is_done(job.name, job.split, job.key):
                 self._write_status(job, "failed", error)
+        return error
 
-    def _write_status(self, job: Job, status: str, reason: str) -> None:
-        self.store.write_job(job.name, job.split, job.key, {"adapter": job.name, "split": job.split,
-                                                             "task": job.key, "status": status,
-                                                             "reason": reason, "finished": provenance.now()})
+    def _write_status(self, job: Job, status: str, reason: str, attempts: int | None = None) -> None:
+        rec = {"adapter": job.name, "split": job.split, "task": job.key, "status": status,
+               "reason": reason, "finished": provenance.now()}
+        if status == "failed":
+            rec["attempts"] = 1 if attempts is None else attempts
+        self.store.write_job(job.name, job.split, job.key, rec)
 
     def _write_variant_records(self, cls: type[Adapter], record: dict) -> None:
         """The lexicon-bridged row shares the engine's card, size and latency under its own name."""
@@ -254,9 +345,9 @@ class Runner:
         card.update({"name": cls.card.name + BRIDGE_SUFFIX, "row_name": f"{cls.card.row_name} + lexicon",
                      "notes": "transcription -> nearest query-language lexicon word (NES) -> its semantic "
                               "id -> the target-language word (cross-language only)"})
-        self.store.write_adapter(cls.card.name + BRIDGE_SUFFIX,
-                                 {**record, "adapter": cls.card.name + BRIDGE_SUFFIX, "card": card,
-                                  "bridge_of": cls.card.name})
+        self.store.update_adapter(cls.card.name + BRIDGE_SUFFIX,
+                                  {**record, "adapter": cls.card.name + BRIDGE_SUFFIX, "card": card,
+                                   "bridge_of": cls.card.name})
 
     # ------------------------------------------------------------------------------------------
     def _latency_images(self) -> list:
@@ -358,7 +449,7 @@ class Runner:
                 o, e = self._image_outputs(adapter, split, lang, record)
                 outputs.update(o)
                 errors.update(e)
-            self.store.write_adapter(adapter.card.name, record)
+            self.store.update_adapter(adapter.card.name, record)
             for job in jobs:
                 if job.mode == "geometry":
                     self._geometry(adapter, job, outputs)

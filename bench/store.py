@@ -5,8 +5,10 @@ Layout of a run folder:
   adapters/<adapter>.json         status, card, parameters, latency of each adapter in the run
   jobs/<adapter>/<split>/<task>.json              metrics (written last: its presence = done)
   jobs/<adapter>/<split>/<task>.predictions.jsonl.gz   per-query top-k, scores, target rank
-A file is written to a temporary name and renamed into place, so a crash never leaves a
-half-written file under a final name, and a job counts as finished only when its metrics exist.
+A file is written to a temporary name (``.<name>.<random>.tmp``, never matched by the readers'
+globs) and renamed into place, so a crash never leaves a half-written file under a final name, and
+a job counts as finished only when its metrics exist. Adapter records are read-merge-written under
+a lock because the units of one adapter may run at once on a cluster (bench/executor_ray.py).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import gzip
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,6 +24,8 @@ from typing import Any, Iterator
 from .errors import BenchError
 
 DEFAULT_RESULTS_DIR = Path("results")
+_UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -28,6 +33,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp's 0600 hides results from other users
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -36,6 +42,38 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable: without this a power loss can forget a finished job."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on directories; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (flock) between processes sharing the results folder."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: single-process use only
+        yield
+        return
+    with open(lock_path, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -90,18 +128,37 @@ class RunStore:
     def write_adapter(self, adapter: str, record: dict) -> None:
         atomic_write_json(self.adapter_path(adapter), record)
 
+    def update_adapter(self, adapter: str, record: dict) -> dict:
+        """Merge ``record`` into the stored one (``throughput`` entries are merged too), so units
+        of one adapter running at once never drop each other's keys. Returns the merged record."""
+        path = self.adapter_path(adapter)
+        with _locked(path.parent / f".{adapter}.lock"):
+            merged = self.read_adapter(adapter) or {}
+            throughput = {**merged.get("throughput", {}), **record.get("throughput", {})}
+            merged.update(record)
+            if throughput:
+                merged["throughput"] = throughput
+            atomic_write_json(path, merged)
+        return merged
+
     # jobs -----------------------------------------------------------------------------------
     def job_path(self, adapter: str, split: str, task: str) -> Path:
         return self.root / "jobs" / adapter / split / f"{task}.json"
 
-    def is_done(self, adapter: str, split: str, task: str) -> bool:
+    def read_job(self, adapter: str, split: str, task: str) -> dict | None:
+        """A job's record, or None when there is none (or it cannot be parsed: never trusted)."""
         p = self.job_path(adapter, split, task)
         if not p.is_file():
-            return False
+            return None
         try:
-            return read_json(p).get("status") == "done"
+            rec = read_json(p)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return False
+            return None
+        return rec if isinstance(rec, dict) else None
+
+    def is_done(self, adapter: str, split: str, task: str) -> bool:
+        rec = self.read_job(adapter, split, task)
+        return rec is not None and rec.get("status") == "done"
 
     def write_job(self, adapter: str, split: str, task: str, record: dict,
                   predictions: list[dict] | None = None) -> None:

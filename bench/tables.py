@@ -1,4 +1,4 @@
-"""Tables regenerated from stored runs only (Table 2 and Table 3 layouts of the paper).
+"""Tables regenerated from stored runs only (Table 2, 3 and 4 layouts of the paper).
 
 Within-language numbers pool all query languages of a split (a micro-average over queries, as
 Acc@K, MRR and NES are per-query means). When the same job appears in several runs, the most
@@ -20,6 +20,8 @@ METRIC_COLS = ("acc@1", "acc@3", "acc@5", "mrr", "nes")
 SPLIT_LABELS = {"id": "In-Domain", "ood": "Out-of-Domain"}
 CROSS_ORDER = ("en-zh", "zh-en", "zh-es", "es-zh", "es-en", "en-es")
 GROUP_ORDER = list(FAMILY_GROUPS.values())
+INT_COLS = ("n_points", "n_classes")
+GEOMETRY_FAMILIES = ("embedding", "ours")
 
 
 def collect(results_dir: Path, run_ids: Iterable[str] | None = None, dataset: str | None = None):
@@ -152,12 +154,12 @@ def with_reported(measured: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFram
     return both.sort_values(["_g", "_a", "_s"], kind="stable").drop(columns=["_a", "_g", "_s"]).reset_index(drop=True)
 
 
-def _display(df: pd.DataFrame) -> pd.DataFrame:
+def _display(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """Counts as integers and missing values as None, so they print as '-'."""
     out = pd.DataFrame({c: [None if pd.isna(v) else v for v in df[c]] for c in df.columns}, dtype=object)
-    for c in [c for c in out.columns if c.endswith(":n")]:
+    for c in [c for c in out.columns if c.endswith(":n") or c in INT_COLS]:
         out[c] = pd.Series([None if v is None else int(v) for v in out[c]], dtype=object, index=out.index)
-    return out[_column_order(list(out.columns))]
+    return out[columns or _column_order(list(out.columns))]
 
 
 def _column_order(cols: list[str]) -> list[str]:
@@ -174,20 +176,73 @@ def _column_order(cols: list[str]) -> list[str]:
     return head + mid + rest + tail
 
 
-def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f") -> str:
+def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f", columns: list[str] | None = None) -> str:
     if df.empty:
         return "(no results)"
-    return _display(df).to_markdown(index=False, floatfmt=floatfmt, missingval="-")
+    return _display(df, columns).to_markdown(index=False, floatfmt=floatfmt, missingval="-")
 
 
-def write_table(df: pd.DataFrame, out_dir: Path, stem: str, floatfmt: str = ".4f") -> list[Path]:
-    """Markdown, LaTeX and CSV copies of one table."""
+def write_table(df: pd.DataFrame, out_dir: Path, stem: str, floatfmt: str = ".4f",
+                columns: list[str] | None = None) -> list[Path]:
+    """Markdown, LaTeX and CSV copies of one table (``columns`` fixes the order, else the default)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.tex", out_dir / f"{stem}.csv"]
-    paths[0].write_text(to_markdown(df, floatfmt) + "\n", encoding="utf-8")
+    paths[0].write_text(to_markdown(df, floatfmt, columns) + "\n", encoding="utf-8")
     fmt = "{:" + floatfmt + "}"
-    df = df[_column_order(list(df.columns))]
+    df = df[columns or _column_order(list(df.columns))]
     paths[1].write_text(df.to_latex(index=False, na_rep="-", float_format=lambda v: fmt.format(v)),
                         encoding="utf-8")
     df.to_csv(paths[2], index=False)
     return paths
+
+
+# Table 4 -------------------------------------------------------------------------------------------
+def geometry_table(jobs: pd.DataFrame, adapters: list[dict], split: str = "ood") -> pd.DataFrame:
+    """Table 4 layout from stored geometry jobs (never a live model): R, D, Acc@1 of the split
+    (pooled within-language), R/D, then the distances between language centres."""
+    if jobs.empty or "task" not in jobs.columns:
+        return pd.DataFrame()
+    geo = jobs[(jobs["status"] == "done") & (jobs["task"] == "geometry") & (jobs["split"] == split)]
+    if geo.empty:
+        return pd.DataFrame()
+    info = _adapter_info(adapters)
+    within = within_table(jobs, adapters, [split])
+    acc = dict(zip(within["adapter"], within[f"{split}:acc@1"])) if not within.empty else {}
+    rows = []
+    for _, rec in geo.iterrows():
+        card = info.get(rec["adapter"], {}).get("card", {})
+        family = card.get("family") or rec.get("family", "")
+        if family not in GEOMETRY_FAMILIES:
+            continue
+        g = rec["geometry"]
+        row = {"group": FAMILY_GROUPS.get(family, ""), "method": card.get("row_name", rec["adapter"]),
+               "adapter": rec["adapter"], "source": "measured", "R": g.get("R"), "D": g.get("D"),
+               f"{split}:acc@1": acc.get(rec["adapter"]), "R/D": g.get("R/D")}
+        for pair, d in sorted(g.get("language_centre_distances", {}).items()):
+            row[f"centre:{pair}"] = d
+        row["n_points"], row["n_classes"] = g.get("n_points"), g.get("n_classes")
+        rows.append(row)
+    return _order(pd.DataFrame(rows)) if rows else pd.DataFrame()
+
+
+def geometry_columns(df: pd.DataFrame) -> list[str]:
+    """The paper's order (R, D, Acc@1, R/D), then language-centre distances and point counts."""
+    cols = list(df.columns)
+    head = [c for c in ("group", "method", "adapter", "source", "R", "D") if c in cols]
+    acc = sorted(c for c in cols if c.endswith(":acc@1"))
+    centres = sorted(c for c in cols if c.startswith("centre:"))
+    tail = [c for c in ("R/D", *centres, *INT_COLS) if c in cols]
+    return head + acc + tail + [c for c in cols if c not in head + acc + tail]
+
+
+def extra_tables(jobs: pd.DataFrame, adapters: list[dict], out: Path, args) -> list[Path]:
+    """Tables beyond 2 and 3 for ``bench table``: Table 4 (geometry) on the cross-language split."""
+    split = getattr(args, "geometry_split", None) or getattr(args, "cross_split", None) or "ood"
+    geo = geometry_table(jobs, adapters, split)
+    if getattr(args, "reported", False):
+        reported_dir = Path(args.reported_dir) if getattr(args, "reported_dir", None) else \
+            Path(getattr(args, "results_dir", "results")) / "reported"
+        geo = with_reported(geo, load_reported(reported_dir, "table4_geometry.csv"))
+    for c in [c for c in INT_COLS if c in geo.columns]:
+        geo[c] = geo[c].astype("Int64")  # counts stay integers beside the reported rows' blanks
+    return write_table(geo, Path(out), "table4_geometry", columns=geometry_columns(geo) if not geo.empty else None)

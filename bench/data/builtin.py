@@ -102,7 +102,7 @@ def split_writers(split: str, lang: str, scale: float = 1.0) -> list[WriterSpec]
     fonts = [w for w in ood if w.kind == "font"]
     pens = [w for w in ood if w.kind == "pen"]
     n = _n_styles(len(ood), scale)
-    k = max(1, round(n * len(fonts) / len(ood)))
+    k = min(len(fonts), max(1, round(n * len(fonts) / len(ood))))
     return fonts[:k] + pens[: n - k]
 
 
@@ -208,6 +208,7 @@ def build(root: Path, scale: float = 1.0, seed: int = 0, progress: bool = True, 
         for lang in LANGS:
             (root / "images" / split / lang).mkdir(parents=True, exist_ok=True)
     jobs = [(str(root), r["path"], r["text"], r["lang"], r["style"], r["seed"]) for r in rows]
+    _preload(rows)
     bar = _progress(len(jobs), progress, f"rendering built-in data (scale {scale:g})")
     chunk = 64
     if processes > 1 and len(jobs) > 4 * chunk:
@@ -236,6 +237,22 @@ def build(root: Path, scale: float = 1.0, seed: int = 0, progress: bool = True, 
     }
     (root / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return root
+
+
+def _preload(rows: list[dict]) -> None:
+    """Build paper tiles and the pen skeletons of every character once, before forking the workers."""
+    from .synth import augment
+
+    augment._tiles()
+    chars: dict[str, set[str]] = {}
+    for r in rows:
+        w = synth.get_writer(r["style"])
+        if w.kind == "pen":
+            chars.setdefault(w.source, set()).update(r["text"])
+    for source, cs in chars.items():
+        table = store.skeletons(source)
+        for ch in cs:
+            table[ch]
 
 
 def _progress(total: int, enabled: bool, desc: str):

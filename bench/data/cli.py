@@ -36,6 +36,9 @@ def register(subparsers) -> None:
     v.add_argument("--n", type=int, default=48, help="images per sheet")
     v.set_defaults(func=cmd_show)
 
+    from .readers.cli import register_import  # bench data import iam|hwdb (bench/data/readers/)
+    register_import(sub)
+
 
 def _dataset_dir(args: argparse.Namespace) -> Path:
     from . import builtin

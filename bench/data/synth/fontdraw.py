@@ -19,8 +19,11 @@ from .writers import WriterSpec
 
 
 def _weight_lut(weight: float) -> list[int]:
-    """Threshold ramp applied after a blur: lower threshold thickens strokes, higher thins them."""
-    centre = 128.0 - 95.0 * weight
+    """Threshold ramp applied after a blur: lower threshold thickens strokes, higher thins them.
+
+    Thinning is kept mild: hairline fonts (Long Cang, many scripts) lose whole strokes otherwise.
+    """
+    centre = 128.0 - (95.0 if weight > 0 else 35.0) * weight
     return [int(min(255.0, max(0.0, (v - centre) * 3.0 + 128.0))) for v in range(256)]
 
 

@@ -96,19 +96,21 @@ def layout(text: str, w: WriterSpec, em: float, r: Rand) -> list[tuple[np.ndarra
     ang = TWO_PI * t
     Q[:, 0] += amp * (np.sin(f[:, 0] * ang + ph[:, 0]) + 0.5 * np.sin(2.3 * f[:, 1] * ang + ph[:, 1]) + off[:, 0])
     Q[:, 1] += amp * (np.sin(f[:, 2] * ang + ph[:, 2]) + 0.5 * np.sin(2.3 * f[:, 3] * ang + ph[:, 3]) + off[:, 1])
-    bounds = np.flatnonzero(np.diff(sid)) + 1
-    pieces = np.split(Q, bounds)
+    cuts = [0, *(np.flatnonzero(sid[1:] != sid[:-1]) + 1).tolist(), len(sid)]
     u = g.random((n_strokes, 3)).tolist()
+    limit = em * (0.9 if zh else 0.6)
     out: list[tuple[np.ndarray, bool]] = []
-    for si_, p in enumerate(pieces):
-        lift, join_in, join_prev = u[si_]
+    for k in range(n_strokes):
+        lift, join_in, join_prev = u[k]
+        p = Q[cuts[k] : cuts[k + 1]]
         if w.speed > 0.3 and len(p) > 4 and lift < w.speed * 0.5:
             p = p[: -max(1, int(len(p) * 0.12 * w.speed))]  # hasty: lifts the pen early
         if out:
-            same_char = char_of_stroke[si_] == char_of_stroke[si_ - 1]
-            near = float(np.abs(p[0] - out[-1][0][-1]).max()) < em * (0.9 if zh else 0.6)
-            if near and ((same_char and join_in < w.connect) or (not same_char and join_prev < w.connect * 0.3)):
-                out.append((np.stack([out[-1][0][-1], p[0]]), True))
+            same_char = char_of_stroke[k] == char_of_stroke[k - 1]
+            if same_char and join_in < w.connect or not same_char and join_prev < w.connect * 0.3:
+                prev = out[-1][0][-1]
+                if abs(p[0, 0] - prev[0]) < limit and abs(p[0, 1] - prev[1]) < limit:
+                    out.append((np.stack([prev, p[0]]), True))
         out.append((p, False))
     return out
 

@@ -114,7 +114,7 @@ def font_writer(entry: dict) -> WriterSpec:
         em=_draw(rng, 42, 56) if zh else _draw(rng, 44, 60),
         slant=_draw(rng, -0.08, 0.2) if not zh else _draw(rng, -0.06, 0.1),
         tracking=_draw(rng, -0.03, 0.03) if cursive else _draw(rng, -0.02, 0.1),
-        wobble=_draw(rng, 0.0, 0.04), weight=_draw(rng, -0.6, 0.8),
+        wobble=_draw(rng, 0.0, 0.04), weight=_draw(rng, -0.5, 0.8),
         ink=_draw(rng, 0.0, 0.3),
     )
 
@@ -140,12 +140,14 @@ def writers(lang: str) -> list[WriterSpec]:
     return [w for w in all_writers() if lang in w.langs]
 
 
+@lru_cache(maxsize=1)
+def _by_id() -> dict[str, WriterSpec]:
+    return {w.id: w for w in all_writers()}
+
+
 def get_writer(writer_id: str) -> WriterSpec:
-    """Look a writer up by id."""
-    for w in all_writers():
-        if w.id == writer_id:
-            return w
-    raise KeyError(writer_id)
+    """Look a writer up by id (KeyError if no such writer)."""
+    return _by_id()[writer_id]
 
 
 def with_params(writer: WriterSpec, **changes) -> WriterSpec:

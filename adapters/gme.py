@@ -1,0 +1,106 @@
+"""GME-Qwen2VL 2B and 7B (Alibaba-NLP): universal multimodal embeddings from Qwen2-VL.
+
+GME's own inference code (``gme_inference.py``, remote) wraps the native Qwen2-VL model; we
+reproduce it on the native ``Qwen2VLForConditionalGeneration`` instead of running remote code:
+every input is one chat turn ``<|im_start|>system\\n{instruction}<|im_end|>\\n<|im_start|>user\\n
+{image and/or text}<|im_end|>\\n<|im_start|>assistant\\n<|endoftext|>``, padded on the right, and
+the embedding is the last hidden state of the last real token (``<|endoftext|>``), L2-normalized.
+Images are resized by the processor to between 256 and 1280 visual tokens (GME's defaults).
+
+Prompts: the word images are the queries, so they carry a task instruction; GME (like UniIR)
+uses the M-BEIR instruction of each task, and ours is image -> caption, whose instruction is
+"Find an image caption describing the following everyday image." The gallery words are the
+candidates and get GME's default system prompt "You are a helpful assistant.", as GME does for
+every candidate. Qwen2-VL's processor needs torchvision in transformers 5 (its video processor).
+"""
+from __future__ import annotations
+
+from bench.adapter import AdapterCard
+from bench.registry import register
+
+from ._hf_embed import HFEmbeddingAdapter, count_parameters, dtype_kwarg, last_token_pool
+
+DEFAULT_INSTRUCTION = "You are a helpful assistant."
+IMAGE_QUERY_INSTRUCTION = "Find an image caption describing the following everyday image."
+IMAGE_BODY = "<|vision_start|><|image_pad|><|vision_end|>"
+MIN_IMAGE_TOKENS, MAX_IMAGE_TOKENS = 256, 1280  # gme_inference.py defaults; one token = 28x28 px
+
+
+def gme_prompt(body: str, instruction: str | None = None) -> str:
+    """One GME input: the chat turn with its (task or default) system instruction."""
+    instruction = instruction or DEFAULT_INSTRUCTION
+    if not instruction.endswith("."):
+        instruction += "."
+    return (f"<|im_start|>system\n{instruction}<|im_end|>\n<|im_start|>user\n{body}<|im_end|>\n"
+            "<|im_start|>assistant\n<|endoftext|>")
+
+
+def gme_image_prompt() -> str:
+    return gme_prompt(IMAGE_BODY, IMAGE_QUERY_INSTRUCTION)
+
+
+def gme_text_prompt(word: str) -> str:
+    return gme_prompt(word)
+
+
+def _card(name: str, row: str, size: str, revision: str, params_m: float, memory_gb: float) -> AdapterCard:
+    model_id = f"Alibaba-NLP/gme-Qwen2-VL-{size}-Instruct"
+    return AdapterCard(
+        name=name, row_name=row, family="embedding", source="Zhang et al. (2025)",
+        citation="X. Zhang, Y. Zhang, W. Xie, M. Li, Z. Dai, D. Long, P. Xie, M. Zhang, W. Li, M. Zhang, "
+                 "Bridging Modalities: Improving Universal Multimodal Retrieval by Multimodal Large Language "
+                 "Models, CVPR 2025 (GME)",
+        model_id=model_id, revision=revision, license="apache-2.0", languages=("en", "zh"),
+        extra="vllm-tv", params_note="vision tower + language model, without the LM head (as the paper counts)",
+        params_m=params_m, native_class="Qwen2VLForConditionalGeneration", gpu=1.0, memory_gb=memory_gb,
+        homepage=f"https://huggingface.co/{model_id}",
+        notes="GME's pooling (last token, right padding) and chat-turn inputs reproduced on the native "
+              "class; images: M-BEIR image->caption instruction; words: default system prompt. "
+              "Needs torchvision (Qwen2-VL processor).")
+
+
+class _GME(HFEmbeddingAdapter):
+    default_batch_size = 8
+    requires_modules = ("torchvision",)  # Qwen2-VL's processor builds a video processor that imports it
+
+    def load(self) -> None:
+        import transformers
+
+        kw = self.hub_kwargs()
+        model = transformers.Qwen2VLForConditionalGeneration.from_pretrained(
+            self.source(), **dtype_kwarg(self.dtype()), **kw)
+        self.model = self.place(model)
+        self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
+        self.processor.tokenizer.padding_side = "right"
+        ip = self.processor.image_processor
+        lo, hi = MIN_IMAGE_TOKENS * 28 * 28, MAX_IMAGE_TOKENS * 28 * 28
+        ip.size = {"shortest_edge": lo, "longest_edge": hi}
+        if int(transformers.__version__.split(".")[0]) < 5:
+            ip.min_pixels, ip.max_pixels = lo, hi  # what transformers 4 reads
+
+    def _last_token(self, inputs: dict):
+        inputs = self.to_device(dict(inputs))
+        out = self.model.model(**inputs)
+        return last_token_pool(out.last_hidden_state, inputs["attention_mask"])
+
+    def embed_images(self, images: list):
+        inputs = self.processor(text=[gme_image_prompt()] * len(images), images=images, return_tensors="pt",
+                                padding=True)
+        return self._last_token(inputs)
+
+    def embed_texts(self, texts: list[str], lang: str):
+        inputs = self.processor(text=[gme_text_prompt(t) for t in texts], return_tensors="pt", padding=True)
+        return self._last_token(inputs)
+
+    def num_parameters(self) -> int | None:
+        return count_parameters(self.model, exclude_prefixes=("lm_head",))
+
+
+@register
+class GME2B(_GME):
+    card = _card("gme-qwen2vl-2b", "GME-Qwen2VL-2B", "2B", "ce765ae71b8cdb208203cd8fb64a170b1b84293a", 2208.99, 9.0)
+
+
+@register
+class GME7B(_GME):
+    card = _card("gme-qwen2vl-7b", "GME-Qwen2VL-7B", "7B", "477027a6480f8630363be77751f169cc3434b673", 7746.38, 20.0)

@@ -1,0 +1,136 @@
+"""Our model as a harness adapter: the image tower plus the anchor table shipped with the checkpoint.
+
+At inference only the image tower runs; gallery words found in the lexicon take their pre-computed
+anchors. Words outside the lexicon go through the text tower (open vocabulary) when the checkpoint
+has one; the adapter reports how many words took each path. ``ours-int8`` runs the same checkpoint's
+statically quantized ONNX export on onnxruntime (the paper's Figure 5 stand-in).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from bench.adapter import AdapterCard, EmbeddingAdapter, l2_normalize
+from bench.availability import Availability, check_modules
+from bench.registry import register
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "ours" / "checkpoints"
+CITATION = ("Language-Agnostic Visual Embeddings for Cross-Script Handwriting Retrieval "
+            "(MobileNetV3-Small image tower, partially frozen multilingual text tower, L_ITC + L_SCA)")
+
+
+def checkpoint_dir(name: str, override: Path | None = None) -> Path:
+    """--model-path, else $XSB_OURS_CHECKPOINTS/<name>, else the checkpoint shipped in the repo."""
+    if override is not None:
+        return Path(override)
+    root = os.environ.get("XSB_OURS_CHECKPOINTS")
+    return (Path(root) if root else CHECKPOINTS) / name
+
+
+class _OursBase(EmbeddingAdapter):
+    checkpoint: ClassVar[str] = "ours"
+    onnx_file: ClassVar[str | None] = None
+    requires_modules = ("torch", "safetensors")
+    default_batch_size = 64
+
+    @classmethod
+    def availability(cls, options=None) -> Availability:
+        from bench.adapter import AdapterOptions
+
+        options = options or AdapterOptions()
+        mods = check_modules(cls.requires_modules + (("onnxruntime",) if cls.onnx_file else ()), "ours")
+        if not mods.ok:
+            return mods
+        folder = checkpoint_dir(cls.checkpoint, options.model_path)
+        if not (folder / "model.safetensors").is_file():
+            return Availability(False, f"no checkpoint at {folder}; fix: `ours train --config default` "
+                                       f"(writes it there), or --model-path {cls.card.name}=DIR")
+        if cls.onnx_file and not (folder / cls.onnx_file).is_file():
+            return Availability(False, f"no {cls.onnx_file} in {folder}; fix: `ours export {folder}`")
+        return Availability(True)
+
+    def load(self) -> None:
+        import torch
+
+        from ours.model import load_checkpoint
+
+        torch.set_num_threads(self.options.threads)
+        self.folder = checkpoint_dir(self.checkpoint, self.options.model_path)
+        self.model = load_checkpoint(self.folder, device=self.options.device)
+        self._onnx = None
+        if self.onnx_file:
+            from ours.export import OnnxImageEncoder
+
+            cfg = self.model.image.cfg
+            self._onnx = OnnxImageEncoder(self.folder / self.onnx_file, threads=self.options.threads,
+                                          height=cfg.height, width=cfg.width)
+        self.text_paths = {"anchors": 0, "text_tower": 0}
+
+    def encode_images(self, images: Sequence[Any], lang: str) -> np.ndarray:
+        enc = self._onnx or self.model
+        return l2_normalize(enc.encode_images(list(images), batch_size=self.batch_size))
+
+    def encode_texts(self, texts: Sequence[str], lang: str) -> np.ndarray:
+        texts = list(texts)
+        if lang in self.model.anchors.languages:
+            out, found = self.model.anchor_lookup(texts, lang)
+        else:
+            out, found = np.zeros((len(texts), self.model.image.cfg.dim), np.float32), np.zeros(len(texts), bool)
+        self.text_paths["anchors"] += int(found.sum())
+        if (~found).any():
+            missing = [t for t, f in zip(texts, found) if not f]
+            out[~found] = self.model.encode_texts(missing)  # open vocabulary; BenchError if no text tower
+            self.text_paths["text_tower"] += len(missing)
+        return l2_normalize(out)
+
+    def num_parameters(self) -> int | None:
+        from ours.model import count_parameters
+
+        return count_parameters(self.model.image)  # what runs at inference: the image tower
+
+    def footprint_bytes(self) -> int | None:
+        if self.onnx_file:
+            return (self.folder / self.onnx_file).stat().st_size
+        return sum(p.numel() * p.element_size() for p in self.model.image.parameters())
+
+    def run_notes(self) -> dict:
+        return {"checkpoint": str(self.folder), "gallery_text_source": dict(self.text_paths),
+                "checkpoint_meta": self.model.meta}
+
+    def cache_key(self) -> str:
+        st = (self.folder / "model.safetensors").stat() if hasattr(self, "folder") else None
+        stamp = f"{st.st_size}:{int(st.st_mtime)}" if st else "unloaded"
+        return f"{self.card.name}@{stamp}:{self.onnx_file or 'torch'}"
+
+
+def _card(name: str, row: str, notes: str, params: float | None = 1.29) -> AdapterCard:
+    return AdapterCard(name=name, row_name=row, family="ours", source="this repository", citation=CITATION,
+                       model_id=f"ours/checkpoints/{name}", license="Apache-2.0", languages=("en", "zh", "es"),
+                       extra="ours", params_note="image tower only (the anchor table replaces the text tower "
+                       "at inference, as the paper counts it)", params_m=params, notes=notes)
+
+
+@register
+class Ours(_OursBase):
+    card = _card("ours", "Ours", "Stage 1 (synthetic pre-training) + stage 2 (fine-tuning); torch.")
+    checkpoint = "ours"
+
+
+@register
+class OursNoFineTuning(_OursBase):
+    card = _card("ours-no-ft", "Ours w/o FineTuning", "Stage 1 only (synthetic pre-training); torch.")
+    checkpoint = "ours-no-ft"
+
+
+@register
+class OursInt8(_OursBase):
+    card = _card("ours-int8", "Ours (int8, ONNX)", "The 'ours' checkpoint as a statically quantized int8 "
+                 "ONNX model on onnxruntime (Figure 5 stand-in).")
+    checkpoint = "ours"
+    onnx_file = "image_int8.onnx"
+
+    def cache_key(self) -> str:
+        return super().cache_key() + ":int8"
