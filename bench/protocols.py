@@ -20,6 +20,7 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import BenchError
+from .textnorm import normalize
 
 
 @dataclass(frozen=True, order=True)
@@ -76,14 +77,16 @@ def tasks_for(ds: Dataset, split: str, langs: list[str] | None = None, cross: bo
     return tasks
 
 
-def build_task(ds: Dataset, split: str, task: Task) -> TaskData:
+def build_task(ds: Dataset, split: str, task: Task, strict: bool = False) -> TaskData:
     """Resolve queries, gallery and targets for one task on one split."""
     if task.kind == "within":
-        return _within(ds, split, task)
+        return _within(ds, split, task, strict)
     return _cross(ds, split, task)
 
 
-def _within(ds: Dataset, split: str, task: Task) -> TaskData:
+def _within(ds: Dataset, split: str, task: Task, strict: bool = False) -> TaskData:
+    """Gallery words are distinct after the harness's normalization (unless strict), so 'The' and
+    'the' are one candidate: with pessimistic ties, twins would push a perfect reading to rank 2."""
     rows = ds.select(split, task.query_lang)
     if rows.empty:
         raise BenchError(f"split {split!r} has no {task.query_lang} images")
@@ -92,14 +95,16 @@ def _within(ds: Dataset, split: str, task: Task) -> TaskData:
     if ds.lexicon is not None and task.query_lang in ds.lexicon.languages:
         gallery = ds.lexicon.words(task.query_lang)
         ids = ds.lexicon.ids(task.query_lang)
-    seen = set(gallery)
+    pos: dict[str, int] = {}
+    for i, w in enumerate(gallery):
+        pos.setdefault(normalize(w, strict), i)
     for text, sid in zip(rows["text"], rows["semantic_id"]):
-        if text not in seen:
-            seen.add(text)
+        key = normalize(text, strict)
+        if key not in pos:
+            pos[key] = len(gallery)
             gallery.append(text)
             ids.append(int(sid))
-    pos = {w: i for i, w in enumerate(gallery)}
-    targets = np.array([pos[t] for t in rows["text"]], dtype=np.int64)
+    targets = np.array([pos[normalize(t, strict)] for t in rows["text"]], dtype=np.int64)
     return TaskData(task, rows, gallery, ids, targets)
 
 

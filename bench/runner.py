@@ -123,7 +123,9 @@ class Unit:
 def load_dataset(cfg: RunConfig, progress: bool = True) -> Dataset:
     """The user's manifest folder, or the built-in benchmark (built on first use)."""
     if cfg.dataset:
-        return Dataset.load(cfg.dataset)
+        from .data.readers import resolve_dataset  # plain paths unchanged; iam:PATH / hwdb:PATH imported once
+
+        return Dataset.load(resolve_dataset(cfg.dataset, progress=progress))
     try:
         from .data.builtin import ensure_built
     except ImportError as exc:
@@ -455,7 +457,7 @@ class Runner:
                     self._geometry(adapter, job, outputs)
                     continue
                 try:
-                    td = build_task(self.ds, split, job.task)
+                    td = build_task(self.ds, split, job.task, strict=self.cfg.strict)
                     rec, preds = self._score(adapter, td, outputs, errors, job.mode)
                 except BenchError as exc:
                     self._write_status(job, "skipped", str(exc))

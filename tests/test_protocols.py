@@ -63,3 +63,16 @@ def test_unknown_language_and_split_are_one_line_errors(rendered_dataset):
         tasks_for(ds, "ood", ["fr"])
     with pytest.raises(BenchError, match="unknown split 'test'"):
         ds.select("test")
+
+
+def test_case_twins_are_one_gallery_candidate(tmp_path):
+    rows = [
+        {"path": "a.png", "text": "The", "semantic_id": -1, "lang": "en", "style": "s", "split": "t"},
+        {"path": "b.png", "text": "the", "semantic_id": -1, "lang": "en", "style": "s", "split": "t"},
+        {"path": "c.png", "text": "dog", "semantic_id": -1, "lang": "en", "style": "s", "split": "t"},
+    ]
+    ds = _write(tmp_path, rows)
+    td = build_task(ds, "t", Task("within", "en", "en"))
+    assert td.gallery == ["The", "dog"] and td.targets.tolist() == [0, 0, 1]
+    strict = build_task(ds, "t", Task("within", "en", "en"), strict=True)
+    assert strict.gallery == ["The", "the", "dog"]

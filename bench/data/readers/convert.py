@@ -31,6 +31,7 @@ from . import hwdb, iam
 
 IMPORTER_VERSION = 1
 LEXICON_NAME = "lexicon.csv"
+DEFAULT_NAMES = ("iam-words", "casia-hwdb")
 
 
 @dataclass
@@ -217,7 +218,7 @@ def _finish(out: Path, stage: Path, rows: list[dict], lexicon: Lexicon | None, o
         shutil.copyfile(lexicon.path, target / LEXICON_NAME)
         lex_rel = LEXICON_NAME
     sources = [*meta.get("sources", []), source]
-    name = opts.name or meta.get("name") or default_name
+    name = opts.name or _merged_name(meta.get("name"), default_name)
     desc = description if len(sources) == 1 else "; ".join(s["format"] for s in sources) + " (bench data import)"
     write_dataset(target, new, name=name, lexicon=lex_rel, description=desc, sources=sources,
                   importer_version=IMPORTER_VERSION)
@@ -230,6 +231,16 @@ def _finish(out: Path, stage: Path, rows: list[dict], lexicon: Lexicon | None, o
     _warn(f"{out}: {len(new)} samples ({', '.join(f'{l}/{s} {n}' for (l, s), n in sorted(counts.items()))}), "
           f"{n_concept} with a lexicon concept")
     return out
+
+
+def _merged_name(old: str | None, new: str) -> str:
+    """``iam-words`` + an HWDB import -> ``iam-words+casia-hwdb``; a name the user chose is kept."""
+    if not old:
+        return new
+    parts = old.split("+")
+    if all(p in DEFAULT_NAMES for p in parts):
+        return "+".join(dict.fromkeys([*parts, new]))
+    return old
 
 
 def _read_json(path: Path) -> dict:

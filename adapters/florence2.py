@@ -1,0 +1,57 @@
+"""Florence-2-large with its ``<OCR>`` task, on transformers' native Florence2 class.
+
+The native class reads the converted checkpoint ``florence-community/Florence-2-large`` (same weights
+as ``microsoft/Florence-2-large``, whose own repo needs remote code), so no remote code runs.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from bench.adapter import AdapterCard
+from bench.registry import register
+
+from ._hf import HFTranscriber, generation_kwargs, load_model, load_processor, to_device
+
+TASK = "<OCR>"
+MAX_NEW_TOKENS = 24
+
+
+@register
+class Florence2Adapter(HFTranscriber):
+    card = AdapterCard(
+        name="florence2-large",
+        row_name="Florence-2-Large (OCR)",
+        family="ocr",
+        source="Xiao et al. (2024)",
+        citation="B. Xiao et al., Florence-2: Advancing a Unified Representation for a Variety of Vision "
+                 "Tasks, CVPR 2024",
+        model_id="florence-community/Florence-2-large",
+        revision=None,
+        license="MIT",
+        languages=("en",),
+        extra="vllm",
+        params_m=776.47,
+        native_class="Florence2ForConditionalGeneration",
+        gpu=0.25,
+        memory_gb=4.0,
+        homepage="https://huggingface.co/florence-community/Florence-2-large",
+        notes="Task prompt <OCR>, greedy decoding (the model card uses 3 beams). No language hint: "
+              "the task takes none. Revision not pinned: no commit hash of the converted repo was "
+              "found offline; pin it with `hf download` before publishing numbers.",
+    )
+    default_batch_size = 16
+
+    def load(self) -> None:
+        self._processor = load_processor(self, "AutoProcessor")
+        self._model = load_model(self, "Florence2ForConditionalGeneration")
+
+    def transcribe(self, images: Sequence[Any], lang: str) -> list[str]:
+        import torch
+
+        batch = self._processor(text=[TASK] * len(images), images=[im.convert("RGB") for im in images],
+                                return_tensors="pt")
+        inputs = to_device(batch, self)
+        tok = self._processor.tokenizer
+        with torch.inference_mode():
+            ids = self._model.generate(**inputs, **generation_kwargs(MAX_NEW_TOKENS, tok.pad_token_id))
+        return [t.strip() for t in tok.batch_decode(ids, skip_special_tokens=True)]

