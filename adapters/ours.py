@@ -106,9 +106,9 @@ class _OursBase(EmbeddingAdapter):
         return f"{self.card.name}@{stamp}:{self.onnx_file or 'torch'}"
 
 
-def _card(name: str, row: str, notes: str, params: float | None = 1.29) -> AdapterCard:
+def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: str | None = None) -> AdapterCard:
     return AdapterCard(name=name, row_name=row, family="ours", source="this repository", citation=CITATION,
-                       model_id=f"ours/checkpoints/{name}", license="Apache-2.0", languages=("en", "zh", "es"),
+                       model_id=f"ours/checkpoints/{folder or name}", license="Apache-2.0", languages=("en", "zh", "es"),
                        extra="ours", params_note="image tower only (the anchor table replaces the text tower "
                        "at inference, as the paper counts it)", params_m=params, notes=notes)
 
@@ -128,7 +128,7 @@ class OursNoFineTuning(_OursBase):
 @register
 class OursInt8(_OursBase):
     card = _card("ours-int8", "Ours (int8, ONNX)", "The 'ours' checkpoint as a statically quantized int8 "
-                 "ONNX model on onnxruntime (Figure 5 stand-in).")
+                 "ONNX model on onnxruntime (Figure 5 stand-in).", folder="ours/image_int8.onnx")
     checkpoint = "ours"
     onnx_file = "image_int8.onnx"
 

@@ -94,6 +94,8 @@ def _run_config(args: argparse.Namespace):
     if not args.resume:
         cfg.cross = not args.no_cross
         cfg.strict = args.strict
+        cfg.bridge = not args.no_bridge
+        cfg.geometry = not args.no_geometry
     cfg.adapters = cfg.adapters or "all"
     cfg.results_dir = args.results_dir
     cfg.device, cfg.dtype, cfg.batch_size, cfg.threads = args.device, args.dtype, args.batch_size, args.threads
@@ -163,6 +165,11 @@ def cmd_table(args: argparse.Namespace) -> int:
     print(tables.to_markdown(within))
     print(f"\n## Table 3: cross-language Acc@1 (%), split {args.cross_split}\n")
     print(tables.to_markdown(cross, ".2f"))
+    if not jobs.empty and hasattr(tables, "geometry_table"):
+        geo = tables.geometry_table(jobs, adapters, args.geometry_split or args.cross_split)
+        if not geo.empty:
+            print(f"\n## Table 4: embedding geometry, split {args.geometry_split or args.cross_split}\n")
+            print(tables.to_markdown(geo, columns=tables.geometry_columns(geo)))
     print("\nwrote " + ", ".join(str(p) for p in written), file=sys.stderr)
     return 0
 
@@ -189,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="split(s), comma-separated (default: all but train)")
     p.add_argument("--lang", default=None, help="languages, comma-separated (default: all)")
     p.add_argument("--no-cross", action="store_true", help="within-language retrieval only")
+    p.add_argument("--no-bridge", action="store_true",
+                   help="no lexicon-bridged cross-language rows for transcribers (adapter+lexicon)")
+    p.add_argument("--no-geometry", action="store_true", help="skip the embedding-geometry step (Table 4)")
     p.add_argument("--limit", type=int, default=None, help="at most N query images per split and language")
     p.add_argument("--strict", action="store_true", help="compare raw strings (no case-folding/NFC/punctuation strip)")
     p.add_argument("--seed", type=int, default=None)
@@ -215,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default=None, help="run ids, comma-separated (default: all runs)")
     p.add_argument("--dataset", default=None, help="only runs on this dataset name")
     p.add_argument("--cross-split", default="ood")
+    p.add_argument("--geometry-split", default=None, help="split for Table 4 (default: --cross-split)")
     p.add_argument("--reported", action="store_true", help="add the paper's reported rows, labelled")
     p.add_argument("--reported-dir", default=None)
     p.add_argument("--out", default=None, help="folder for .md/.tex/.csv (default results/tables)")

@@ -127,9 +127,8 @@ def _place_labels(ax, points: list[_Point], dpi: float) -> None:
     """Greedy label placement: each label takes the first offset whose box overlaps no earlier
     label and stays inside the axes (estimated text boxes; cheap, and far more legible than fixed
     offsets). Measured and our points are placed first, so they get the best spots."""
-    ax.figure.canvas.draw_idle()
-    trans = ax.transData
-    bbox = ax.get_window_extent() if ax.figure.canvas else None
+    trans = ax.transData  # valid once the margins, scales and limits are set (no draw needed)
+    bbox = ax.get_window_extent()
     taken: list[tuple[float, float, float, float]] = []
     scale = dpi / 72.0
     for p in sorted(points, key=lambda p: (not p.ours, not p.filled)):
@@ -143,7 +142,7 @@ def _place_labels(ax, points: list[_Point], dpi: float) -> None:
             box = (x0, y0, x0 + w, y0 + h)
             cost = sum(max(0, min(box[2], t[2]) - max(box[0], t[0])) * max(0, min(box[3], t[3]) - max(box[1], t[1]))
                        for t in taken)
-            if bbox is not None and (box[0] < bbox.x0 or box[2] > bbox.x1 or box[1] < bbox.y0 or box[3] > bbox.y1):
+            if box[0] < bbox.x0 or box[2] > bbox.x1 or box[1] < bbox.y0 or box[3] > bbox.y1:
                 cost += w * h
             if best_cost is None or cost < best_cost:
                 best, best_cost = (dx, dy, box), cost
@@ -251,7 +250,7 @@ def figure4(panels: list[MapPanel], out_dir: Path, seed: int = 0) -> FigureResul
     (so that "dog", "狗" and "perro" landing together is visible)."""
     res = FigureResult("figure4_embedding_map", "Figure 4: the shared embedding space")
     if not panels:
-        res.note = "no embedding sample in this run (no embedding adapter or ours finished its geometry job)"
+        res.note = "no embedding sample in this run: no embedding adapter or ours finished its geometry job"
         return res
     from matplotlib import rc_context
     from matplotlib.lines import Line2D
@@ -282,11 +281,11 @@ def figure4(panels: list[MapPanel], out_dir: Path, seed: int = 0) -> FigureResul
             g = panel.geometry
             dists = "   ".join(f"{k}: {v:.3f}" for k, v in sorted(g.get("language_centre_distances", {}).items()))
             ax.set_title(f"{panel.label}\n{method} of {len(xy)} points, {len(np.unique(sid))} concepts", fontsize=10)
-            ax.text(0.01, 0.01, f"language-centre distances  {dists}\n"
+            ax.text(0.0, -0.015, f"language-centre distances  {dists}\n"
                                 f"R {g.get('R', float('nan')):.3f}   D {g.get('D', float('nan')):.3f}   "
                                 f"R/D {g.get('R/D', float('nan')):.3f}  (whole split)",
-                    transform=ax.transAxes, fontsize=8, va="bottom",
-                    bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "#bbbbbb"})
+                    transform=ax.transAxes, fontsize=8, va="top",
+                    bbox={"boxstyle": "round", "facecolor": "#f6f7f9", "edgecolor": "#bbbbbb"})
             ax.set_xticks([])
             ax.set_yticks([])
         handles = [Line2D([], [], ls="", marker="o", color=colours[l], label=l) for l in langs_all]
@@ -294,7 +293,7 @@ def figure4(panels: list[MapPanel], out_dir: Path, seed: int = 0) -> FigureResul
                     Line2D([], [], ls="", marker="*", markersize=12, color="#777777", markeredgecolor="black",
                            label="text (gallery word)")]
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
-        fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.08, wspace=0.05)
+        fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.17, wspace=0.05)
         res.paths = _save(fig, out_dir, res.name)
     res.caption = (f"{'/'.join(sorted(set(methods)))} map of a seeded sample of concepts present in every "
                    f"language: word images (dots) and gallery words (stars), coloured by language. In a "
@@ -369,8 +368,7 @@ def figure5(perf: tuple[Path, dict] | None, out_dir: Path) -> FigureResult:
     """Bars of latency, throughput, size and Acc@1 for our model's fp32 and int8 variants."""
     res = FigureResult("figure5_int8_fp32", "Figure 5: our model in int8 against fp32")
     if perf is None:
-        res.note = ("no `bench perf ours` result under results/perf/ (run `bench perf ours` to measure "
-                    "fp32 against int8); figure skipped")
+        res.note = "no `bench perf ours` result under results/perf/; run `bench perf ours` to measure fp32 against int8"
         return res
     path, rec = perf
     variants = sorted((v for v in rec["variants"] if _is_ours_variant(v)),

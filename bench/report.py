@@ -57,6 +57,7 @@ class AdapterWorst:
     method: str
     acc1: float | None
     n: int
+    misses: int = 0  # queries whose target was not ranked first
     queries: list[WorstQuery] = field(default_factory=list)
 
 
@@ -148,10 +149,15 @@ def _per_language_columns(df: pd.DataFrame) -> list[str]:
     return cols + [f"{l}:{m}" for l in langs for m in ("acc@1", "mrr", "nes", "n") if f"{l}:{m}" in df.columns]
 
 
+def _engines(adapters: list[dict]) -> list[dict]:
+    """Adapter records without the lexicon-bridged variants, which share their engine's record."""
+    return [r for r in adapters if not r.get("bridge_of")]
+
+
 def adapters_table(adapters: list[dict]) -> pd.DataFrame:
-    """One row per adapter record of the run: what it is, its status, size and speed."""
+    """One row per adapter of the run (bridged variants are rows of Table 3, not adapters)."""
     rows = []
-    for rec in adapters:
+    for rec in _engines(adapters):
         card = rec.get("card", {})
         params = rec.get("params")
         rows.append({"group": FAMILY_GROUPS.get(card.get("family", ""), ""), "method": card.get("row_name", ""),
@@ -167,8 +173,8 @@ def adapters_table(adapters: list[dict]) -> pd.DataFrame:
 def not_run_table(jobs: pd.DataFrame, adapters: list[dict]) -> pd.DataFrame:
     """Adapters that were unavailable or failed, and jobs skipped, each with its reason."""
     rows = [{"adapter": r["adapter"], "what": "adapter", "status": r.get("status"), "reason": r.get("reason", "")}
-            for r in adapters if r.get("status") in ("unavailable", "failed")]
-    bad = {r["adapter"] for r in rows}
+            for r in _engines(adapters) if r.get("status") in ("unavailable", "failed")]
+    bad = {r["adapter"] for r in adapters if r.get("status") in ("unavailable", "failed")}
     if not jobs.empty:
         odd = jobs[~jobs["status"].isin(["done"]) & ~jobs["adapter"].isin(bad)]
         for _, j in odd.iterrows():
@@ -180,7 +186,8 @@ def not_run_table(jobs: pd.DataFrame, adapters: list[dict]) -> pd.DataFrame:
 def worst_queries(store: RunStore, jobs: pd.DataFrame, adapters: list[dict], thumbs: Thumbnails,
                   n: int = WORST_N) -> list[AdapterWorst]:
     """For each adapter, its ``n`` within-language queries with the largest target rank (ties: by
-    split, language, id, so the list is stable), with thumbnails, target, top-5 and scores."""
+    split, language, id, so the list is stable), with thumbnails, target, top-5 and scores. Only
+    misses (rank > 1) are listed: a query ranked first is not a failure worth a reader's time."""
     if jobs.empty:
         return []
     info = tables._adapter_info(adapters)
@@ -197,9 +204,11 @@ def worst_queries(store: RunStore, jobs: pd.DataFrame, adapters: list[dict], thu
             lang = rec["task"][len("within-"):]
             for p in preds:
                 entries.append((rec["split"], lang, rec.get("gallery_size"), p))
+        entries = [e for e in entries if int(e[3].get("rank", 1)) > 1]
         entries.sort(key=lambda e: (-int(e[3].get("rank", 0)), e[0], e[1], str(e[3].get("id", ""))))
         pooled = pool(list(grp["metrics"]))
-        worst = AdapterWorst(name, card.get("row_name", name), pooled.get("acc@1"), int(pooled.get("n", 0)))
+        worst = AdapterWorst(name, card.get("row_name", name), pooled.get("acc@1"), int(pooled.get("n", 0)),
+                             misses=len(entries))
         for split, lang, gsize, p in entries[:n]:
             uri, err = thumbs.get(str(p.get("path", "")))
             scores = p.get("scores") or []
@@ -225,6 +234,7 @@ def provenance(manifest: dict) -> list[dict]:
                     "git": f"{git.get('commit') or 'unknown'}{' (with local changes)' if git.get('dirty') else ''}",
                     "hardware": ", ".join(f"{k}: {v}" for k, v in hw.items()),
                     "threads": inv.get("threads"), "device": inv.get("device"), "seed": inv.get("seed"),
+                    "executor": inv.get("executor", "local"),
                     "versions": ", ".join(f"{k} {v}" for k, v in (inv.get("versions", {}) or {}).items())})
     return out
 
@@ -238,8 +248,8 @@ def _summary(manifest: dict, within: pd.DataFrame, split: str, adapters: list[di
              ("Settings", f"seed {ident.get('seed')}, query limit {ident.get('limit') or 'none'}, top-k "
                           f"{ident.get('topk')}, {'strict raw strings' if ident.get('strict') else 'normalized text'}"
                           f", {'with' if cfg.get('cross', True) else 'without'} cross-language tasks")]
-    ran = sum(1 for a in adapters if a.get("status") == "loaded")
-    bad = sum(1 for a in adapters if a.get("status") in ("unavailable", "failed"))
+    ran = sum(1 for a in _engines(adapters) if a.get("status") == "loaded")
+    bad = sum(1 for a in _engines(adapters) if a.get("status") in ("unavailable", "failed"))
     items.append(("Adapters", f"{ran} evaluated, {bad} unavailable or failed"))
     col = f"{split}:acc@1"
     if not within.empty and col in within.columns and within[col].notna().any():

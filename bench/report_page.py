@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import tables
-from .report import ReportContent, Table
+from .report import WORST_N, ReportContent, Table
 
 SPLIT_NAMES = {"id": "In-domain", "ood": "OOD"}
 METRIC_NAMES = {"acc@1": "Acc@1", "acc@3": "Acc@3", "acc@5": "Acc@5", "mrr": "MRR", "nes": "NES", "n": "n"}
@@ -77,7 +77,8 @@ def table_view(t: Table) -> dict:
             is_best = c in best and v is not None and not pd.isna(v) and r.get("source") != "reported" \
                 and abs(float(v) - best[c]) < 1e-12
             integer = c.endswith(":n") or c in tables.INT_COLS
-            cells.append({"text": cell(v, t.floatfmt, integer), "best": is_best, "num": _is_number(v)})
+            cls = " ".join(k for k, on in (("num", _is_number(v)), ("best", is_best)) if on)
+            cells.append({"text": cell(v, t.floatfmt, integer), "cls": cls})
         classes = []
         if r.get("source") == "reported":
             classes.append("reported")
@@ -98,7 +99,7 @@ TEMPLATE = r"""<!DOCTYPE html>
 <style>
 :root { --ink:#1d232b; --muted:#5b6672; --line:#d9dee4; --band:#f3f5f8; --accent:#b3261e; --blue:#1f5fa8; }
 * { box-sizing: border-box; }
-body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",sans-serif; color:var(--ink); background:#fff; }
+body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","DejaVu Sans","Noto Sans CJK SC","LXGW WenKai","AR PL UKai CN",sans-serif; color:var(--ink); background:#fff; }
 header.top { background:#1d232b; color:#fff; padding:18px 28px 14px; }
 header.top h1 { margin:0 0 4px; font-size:22px; font-weight:600; }
 header.top .sub { color:#c8d0d9; font-size:13px; }
@@ -198,17 +199,17 @@ table.prov code { font-size:12px; word-break:break-all; }
 
 <section id="worst">
 <h2>Worst queries</h2>
-<p class="note">For each adapter, the {{ worst_n }} within-language queries whose correct word ranked lowest (largest rank; ties by split, language, id), with the word image, the target, the transcription (OCR and VLLM adapters) and the top-5 retrieved words with their scores (cosine for embeddings, NES for transcribers). A green top-5 entry is the target.</p>
+<p class="note">For each adapter, up to {{ worst_n }} within-language queries whose correct word was not ranked first, lowest first (largest rank; ties by split, language, id), with the word image, the target, the transcription (OCR and VLLM adapters) and the top-5 retrieved words with their scores (cosine for embeddings, NES for transcribers). A green top-5 entry is the target.</p>
 {% for a in c.worst %}
-<details class="adapter"{% if loop.first %} open{% endif %} id="worst-{{ a.adapter }}"><summary>{{ a.method }} <span class="note">({{ a.adapter }}; pooled Acc@1 {{ '%.4f'|format(a.acc1) if a.acc1 is not none else '–' }} over {{ a.n }} queries)</span></summary>
-<div class="scroll"><table class="worst"><thead><tr><th>image</th><th>split / lang</th><th>target</th><th>transcription</th><th>rank</th><th>top-5 (score)</th></tr></thead><tbody>
+<details class="adapter"{% if loop.first %} open{% endif %} id="worst-{{ a.adapter }}"><summary>{{ a.method }} <span class="note">({{ a.adapter }}; pooled Acc@1 {{ '%.4f'|format(a.acc1) if a.acc1 is not none else '–' }} over {{ a.n }} queries; {{ a.misses }} missed{% if a.misses > a.queries|length %}, the {{ a.queries|length }} worst shown{% endif %})</span></summary>
+{% if not a.queries %}<p class="note">Every query ranked its target first.</p>{% else %}<div class="scroll"><table class="worst"><thead><tr><th>image</th><th>split / lang</th><th>target</th><th>transcription</th><th>rank</th><th>top-5 (score)</th></tr></thead><tbody>
 {% for q in a.queries %}<tr>
 <td class="img">{% if q.thumb %}<img src="{{ q.thumb }}" alt="{{ q.target }}" title="{{ q.path }}">{% else %}<span class="miss">image not shown: {{ q.thumb_error }}</span>{% endif %}</td>
 <td>{{ q.split }} / {{ q.lang }}</td><td><b>{{ q.target }}</b></td><td>{{ q.transcription if q.transcription is not none else '–' }}</td>
 <td class="num">{{ q.rank }}{% if q.gallery_size %} / {{ q.gallery_size }}{% endif %}</td>
-<td class="topk">{% for w, s in q.topk %}<span class="{{ 'hit' if w == q.target else '' }}">{{ w }} <small>{{ '%.3f'|format(s) if s is not none else '' }}</small></span>{% endfor %}</td>
+<td class="topk">{% for w, s in q.topk %}<span{% if w == q.target %} class="hit"{% endif %}>{{ w }} <small>{{ '%.3f'|format(s) if s is not none else '' }}</small></span>{% endfor %}</td>
 </tr>{% endfor %}
-</tbody></table></div></details>
+</tbody></table></div>{% endif %}</details>
 {% else %}<p class="note">No within-language predictions stored.</p>{% endfor %}
 </section>
 
@@ -222,7 +223,7 @@ table.prov code { font-size:12px; word-break:break-all; }
 <tr><td>time</td><td>{{ p.start }} → {{ p.end }}</td></tr>
 <tr><td>adapters</td><td>{{ p.adapters }}</td></tr>
 <tr><td>splits</td><td>{{ p.splits }}</td></tr>
-<tr><td>device, threads, seed</td><td>{{ p.device }}, {{ p.threads }} thread(s), seed {{ p.seed }}</td></tr>
+<tr><td>device, threads, seed</td><td>{{ p.device }}, {{ p.threads }} thread(s), seed {{ p.seed }} ({{ p.executor }} executor)</td></tr>
 <tr><td>git</td><td><code>{{ p.git }}</code></td></tr>
 <tr><td>hardware</td><td>{{ p.hardware }}</td></tr>
 <tr><td>versions</td><td>{{ p.versions }}</td></tr>
@@ -248,19 +249,19 @@ TABLE_MACRO = r"""{% macro render_table(t) %}
 {% if t.note %}<p class="note">{{ t.note }}</p>{% endif %}
 <div class="scroll"><table class="results"><thead><tr>{% for up, low in t.heads %}<th>{% if up %}<span class="up">{{ up }}</span>{% endif %}{{ low }}</th>{% endfor %}</tr></thead><tbody>
 {% for r in t.rows %}{% if r.group is defined %}<tr class="group"><td colspan="{{ t.ncols }}">{{ r.group }}</td></tr>
-{% else %}<tr class="{{ r.cls }}">{% for x in r.cells %}<td class="{{ 'num' if x.num else '' }}{{ ' best' if x.best else '' }}">{{ x.text }}</td>{% endfor %}</tr>
+{% else %}<tr{% if r.cls %} class="{{ r.cls }}"{% endif %}>{% for x in r.cells %}<td{% if x.cls %} class="{{ x.cls }}"{% endif %}>{{ x.text }}</td>{% endfor %}</tr>
 {% endif %}{% endfor %}</tbody></table></div>{% endif %}
 {% endmacro %}"""
 
 
-def render(c: ReportContent, worst_n: int | None = None) -> str:
+def render(c: ReportContent, worst_n: int = WORST_N) -> str:
     """The whole page as one string."""
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
     macro = env.from_string(TABLE_MACRO).module.render_table
     tpl = env.from_string(TEMPLATE)
-    return tpl.render(c=c, render_table=macro, worst_n=worst_n or max((len(a.queries) for a in c.worst), default=0),
+    return tpl.render(c=c, render_table=macro, worst_n=worst_n,
                       main_tables=[table_view(t) for t in c.tables],
                       reported_tables=[table_view(t) for t in c.reported_tables],
                       per_language=[table_view(t) for t in c.per_language], adapters=table_view(c.adapters))
