@@ -11,7 +11,7 @@ import gc
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from bench.adapter import TranscriberAdapter
-from bench.availability import download_allowed, hf_local_snapshot
+from bench.availability import download_allowed, hf_local_snapshot, model_weight_kwargs
 
 if TYPE_CHECKING:
     from bench.adapter import Adapter
@@ -46,7 +46,8 @@ def load_model(adapter: "Adapter", class_name: str, **extra: Any):
 
     src, kwargs = model_source(adapter)
     cls = getattr(transformers, class_name)
-    model = cls.from_pretrained(src, dtype=adapter.options.torch_dtype(), **kwargs, **extra)
+    model = cls.from_pretrained(src, dtype=adapter.options.torch_dtype(), **kwargs,
+                                 **{**model_weight_kwargs(), **extra})
     return model.to(adapter.options.device).eval()
 
 

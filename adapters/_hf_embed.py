@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.cache import folder_identity  # noqa: F401  (re-exported for adapters)
 from bench.adapter import EmbeddingAdapter, l2_normalize
-from bench.availability import download_allowed
+from bench.availability import download_allowed, model_weight_kwargs
 
 
 
@@ -179,7 +179,8 @@ class DualEncoderAdapter(HFEmbeddingAdapter):
 
         cls = getattr(transformers, self.model_class)
         kw = self.hub_kwargs()
-        self.model = self.place(cls.from_pretrained(self.source(), **dtype_kwarg(self.dtype()), **kw))
+        self.model = self.place(cls.from_pretrained(self.source(), **dtype_kwarg(self.dtype()), **kw,
+                                                         **model_weight_kwargs()))
         self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
 
     def text_prompt(self, word: str, lang: str) -> str:

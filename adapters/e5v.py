@@ -9,6 +9,7 @@ Qwen2-VL it needs no torchvision. Padding is on the right, so every row keeps po
 """
 from __future__ import annotations
 
+from bench.availability import model_weight_kwargs
 from bench.adapter import AdapterCard
 from bench.registry import register
 
@@ -59,7 +60,7 @@ class E5VAdapter(HFEmbeddingAdapter):
 
         kw = self.hub_kwargs()
         model = transformers.LlavaNextForConditionalGeneration.from_pretrained(
-            self.source(), **dtype_kwarg(self.dtype()), **kw)
+            self.source(), **dtype_kwarg(self.dtype()), **kw, **model_weight_kwargs())
         self.model = self.place(model)
         self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
         self.processor.tokenizer.padding_side = "right"

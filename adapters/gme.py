@@ -15,6 +15,7 @@ every candidate. Qwen2-VL's processor needs torchvision in transformers 5 (its v
 """
 from __future__ import annotations
 
+from bench.availability import model_weight_kwargs
 from bench.adapter import AdapterCard
 from bench.registry import register
 
@@ -68,7 +69,7 @@ class _GME(HFEmbeddingAdapter):
 
         kw = self.hub_kwargs()
         model = transformers.Qwen2VLForConditionalGeneration.from_pretrained(
-            self.source(), **dtype_kwarg(self.dtype()), **kw)
+            self.source(), **dtype_kwarg(self.dtype()), **kw, **model_weight_kwargs())
         self.model = self.place(model)
         self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
         self.processor.tokenizer.padding_side = "right"

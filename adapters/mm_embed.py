@@ -10,6 +10,7 @@ may fail to load, and the run then records the error for this adapter and goes o
 """
 from __future__ import annotations
 
+from bench.availability import model_weight_kwargs
 from bench.adapter import AdapterCard
 from bench.availability import Availability, check_hf_weights
 from bench.registry import register
@@ -71,7 +72,7 @@ class MMEmbedAdapter(HFEmbeddingAdapter):
         import transformers
 
         self.model = self.place(transformers.AutoModel.from_pretrained(
-            self.source(), **dtype_kwarg(self.dtype()), **self.hub_kwargs()))
+            self.source(), **dtype_kwarg(self.dtype()), **self.hub_kwargs(), **model_weight_kwargs()))
 
     def embed_images(self, images: list):
         out = self.model.encode([mm_embed_query(im) for im in images], is_query=True,

@@ -12,7 +12,7 @@ whole adapter needs ``--trust-remote-code``; both repositories are pinned.
 from __future__ import annotations
 
 from bench.adapter import AdapterCard
-from bench.availability import Availability, check_hf_weights
+from bench.availability import Availability, check_hf_weights, model_weight_kwargs
 from bench.registry import register
 
 from ._hf_embed import HFEmbeddingAdapter, count_parameters, dtype_kwarg, mean_pool
@@ -84,9 +84,9 @@ class NomicEmbedVisionAdapter(HFEmbeddingAdapter):
         vkw = self.hub_kwargs()
         tkw = self.hub_kwargs(revision=TEXT_REVISION)
         dt = dtype_kwarg(self.dtype())
-        self.vision = self.place(transformers.AutoModel.from_pretrained(vision_src, **dt, **vkw))
+        self.vision = self.place(transformers.AutoModel.from_pretrained(vision_src, **dt, **vkw, **model_weight_kwargs()))
         self.image_processor = transformers.AutoImageProcessor.from_pretrained(vision_src, **vkw)
-        self.text = self.place(transformers.AutoModel.from_pretrained(text_src, **dt, **tkw))
+        self.text = self.place(transformers.AutoModel.from_pretrained(text_src, **dt, **tkw, **model_weight_kwargs()))
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(text_src, **tkw)
 
     def embed_images(self, images: list):

@@ -77,7 +77,7 @@ class StrHubAdapter(TranscriberAdapter):
         else:
             model = torch.hub.load(str(code), self.entry, source="local", pretrained=ckpt is None)
         if ckpt is not None:
-            model.load_state_dict(torch.load(ckpt, map_location="cpu"))
+            model.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))  # no arbitrary unpickling
         self._model = model.to(self.options.device).eval()
         self._size = tuple(self._model.hparams.img_size)  # (height, width), 32 x 128
 

@@ -76,3 +76,15 @@ def check_hf_weights(name: str, model_id: str, revision: str | None, options: "A
     return Availability(False, f"weights of {model_id} are not in the Hugging Face cache; fix: "
                                f"`hf download {model_id}{rev}`, or pass --allow-download, "
                                f"or --model-path {name}=DIR")
+
+
+def model_weight_kwargs() -> dict:
+    """Keyword arguments for ``from_pretrained`` of model weights: safetensors only.
+
+    A pickle checkpoint (``pytorch_model.bin``) can run code when loaded, so transformers must not
+    fall back to one silently. XSB_ALLOW_PICKLE_WEIGHTS=1 lifts this for models that ship no
+    safetensors, as an explicit, recorded decision of the user.
+    """
+    if os.environ.get("XSB_ALLOW_PICKLE_WEIGHTS", "").strip() == "1":
+        return {}
+    return {"use_safetensors": True}

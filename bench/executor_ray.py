@@ -74,12 +74,18 @@ def _run_with_deadline(runner: Runner, unit: Unit, latency: bool, timeout: float
 
 # ---------------------------------------------------------------------------------------------
 # on the driver
-def run_on_ray(runner: Runner) -> None:
-    """Submit every unfinished unit of the run, wait for all, record the ones that failed for good."""
+def require_ray():
+    """The ray module, or a one-line error naming the extra to install."""
     try:
         import ray
     except ImportError:
         raise BenchError("--executor ray needs Ray: pip install 'xscript-bench[ray]'") from None
+    return ray
+
+
+def run_on_ray(runner: Runner) -> None:
+    """Submit every unfinished unit of the run, wait for all, record the ones that failed for good."""
+    ray = require_ray()
     _init(ray, runner.cfg)
     try:
         _drive(ray, runner)
@@ -90,24 +96,29 @@ def run_on_ray(runner: Runner) -> None:
 def _init(ray, cfg: RunConfig) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if cfg.address:
-        env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
+        env = {k: v for k, v in os.environ.items()  # settings, not secrets: workers bring their own
+               if k.startswith(PASSED_ENV_PREFIXES) and not any(w in k for w in ("TOKEN", "KEY", "SECRET"))}
         ray.init(address=cfg.address, runtime_env={"env_vars": env} if env else None, log_to_driver=True)
         log(f"ray: connected to {cfg.address}")
         return
     # A fresh local cluster (address="local" never joins another session's cluster); workers
-    # inherit this process's environment.
-    cpus = max(cfg.threads, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    # inherit this process's environment. XSB_RAY_NUM_CPUS caps it on a shared machine.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = max(cfg.threads, int(os.environ.get("XSB_RAY_NUM_CPUS") or cores))
     ray.init(address="local", num_cpus=cpus, include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE,
              log_to_driver=True, configure_logging=False)
     log(f"ray: started a local cluster with {cpus} CPUs")
 
 
 def worker_config(runner: Runner, adapter: str) -> RunConfig:
-    """The run's config as a worker sees it: absolute paths, this run's id, no progress bars."""
+    """The run's config as a worker sees it: absolute paths, this run's id, no progress bars, and
+    plain "cuda" for a unit given a GPU (Ray sets CUDA_VISIBLE_DEVICES to the GPU it assigned)."""
     cfg = runner.cfg
     cache = cfg.cache_dir or os.environ.get("XSB_CACHE_DIR")
+    gpu = unit_resources(registry.get(adapter).card, cfg)["num_gpus"]
     return dataclasses.replace(
         cfg, adapters=adapter, run_id=runner.run_id, progress=False, executor="local",
+        device="cuda" if gpu else cfg.device,
         dataset=str(runner.ds.root) if cfg.dataset else None,  # the built-in one: each node's cache
         results_dir=str(Path(cfg.results_dir).resolve()),
         cache_dir=str(Path(cache).resolve()) if cache else None)

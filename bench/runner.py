@@ -178,18 +178,19 @@ class Runner:
                       "splits": self.splits, "versions": provenance.package_versions(),
                       "git": provenance.git_revision(), "hardware": provenance.hardware(),
                       "threads": self.cfg.threads, "device": self.cfg.device, "seed": self.cfg.seed}
-        if self.cfg.executor != "local":
-            invocation["executor"] = self.cfg.executor
+        if self.cfg.executor not in ("local", "ray"):
+            raise BenchError(f"unknown executor {self.cfg.executor!r} (use local or ray)")
+        if self.cfg.executor == "ray":
+            from .executor_ray import require_ray, run_on_ray
+
+            require_ray()
+            invocation["executor"] = "ray"
         manifest = self._open_manifest(invocation)
         if self.cfg.executor == "ray":
-            from .executor_ray import run_on_ray
-
             run_on_ray(self)
-        elif self.cfg.executor == "local":
+        else:
             for name in self.adapter_names:
                 self._run_adapter(name)
-        else:
-            raise BenchError(f"unknown executor {self.cfg.executor!r} (use local or ray)")
         invocation["end"] = provenance.now()
         manifest["invocations"][-1] = invocation
         self.store.write_manifest(manifest)

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0 -e '.[dev]'
+.venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0 -e '.[dev,ray]'
 .venv/bin/python -m pytest -q "$@"
 if [ "${XSB_SKIP_TV:-0}" != "1" ]; then
   [ -x .venv-tv/bin/python ] || "$PY" -m venv .venv-tv
