@@ -120,11 +120,20 @@ def test_review_overrides_applied(table: pd.DataFrame) -> None:
 
 
 def test_known_translations(table: pd.DataFrame) -> None:
-    """Spot checks of very common concepts whose right sense is not the first dictionary one."""
+    """Spot checks, several of them cases where the first dictionary sense is wrong
+    (cabinet -> 内阁 'government cabinet', glass -> 杯子, plant -> 植物 for the factory sense)."""
     by_en = table.set_index("en")
     expected = {"dog": ("狗", "perro"), "water": ("水", "agua"), "house": ("房子", "casa"),
-                "book": ("书", "libro"), "tree": ("树", "árbol")}
+                "book": ("书", "libro"), "tree": ("树", "árbol"), "cabinet": ("柜子", "armario"),
+                "car": ("汽车", "coche"), "bird": ("鸟", "pájaro"), "glass": ("玻璃", "vidrio"),
+                "plant": ("工厂", "fábrica"), "key": ("钥匙", "llave"), "mouse": ("老鼠", "ratón")}
     for en, (zh, es) in expected.items():
-        if en in by_en.index:
-            assert by_en.at[en, "zh"] == zh, (en, by_en.at[en, "zh"])
-            assert by_en.at[en, "es"] == es, (en, by_en.at[en, "es"])
+        assert en in by_en.index, en
+        assert (by_en.at[en, "zh"], by_en.at[en, "es"]) == (zh, es), en
+
+
+def test_overrides_file_is_well_formed() -> None:
+    ov = pd.read_csv(OVERRIDES, dtype=str, keep_default_na=False)
+    assert set(ov["lang"]) <= {"en", "zh", "es", "drop"}
+    assert not ov.duplicated(["key", "lang"]).any()
+    assert (ov.loc[ov["lang"] == "drop", "word"] == "").all()

@@ -1,0 +1,1 @@
+"""Scripts that rebuild shipped data files from the package registries."""
