@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
-from bench.availability import Availability, check_modules, download_allowed
+from bench.availability import Availability, download_allowed
 from bench.errors import BenchError
 from bench.registry import register
 
@@ -73,11 +73,7 @@ class EasyOCRAdapter(TranscriberAdapter):
     default_batch_size = 32
 
     @classmethod
-    def availability(cls, options: AdapterOptions | None = None) -> Availability:
-        options = options or AdapterOptions()
-        status = check_modules(cls.requires_modules, cls.card.extra)
-        if not status.ok:
-            return status
+    def check_weights(cls, options: AdapterOptions) -> Availability:
         missing = [lang for lang in READERS if weights_dir(lang, options) is None]
         if not missing or download_allowed(options):
             return Availability(True)

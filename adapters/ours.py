@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from bench.adapter import AdapterCard, EmbeddingAdapter, l2_normalize
-from bench.availability import Availability, check_modules
+from bench.availability import Availability
 from bench.registry import register
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "ours" / "checkpoints"
@@ -37,13 +37,8 @@ class _OursBase(EmbeddingAdapter):
     default_batch_size = 64
 
     @classmethod
-    def availability(cls, options=None) -> Availability:
-        from bench.adapter import AdapterOptions
-
-        options = options or AdapterOptions()
-        mods = check_modules(cls.requires_modules + (("onnxruntime",) if cls.onnx_file else ()), "ours")
-        if not mods.ok:
-            return mods
+    def check_weights(cls, options) -> Availability:
+        """The checkpoint folder (and its ONNX export for the onnxruntime variant)."""
         folder = checkpoint_dir(cls.checkpoint, options.model_path)
         if not (folder / "model.safetensors").is_file():
             return Availability(False, f"no checkpoint at {folder}; fix: `ours train --config default` "
@@ -131,6 +126,7 @@ class OursInt8(_OursBase):
                  "ONNX model on onnxruntime (Figure 5 stand-in).", folder="ours/image_int8.onnx")
     checkpoint = "ours"
     onnx_file = "image_int8.onnx"
+    requires_modules = ("torch", "safetensors", "onnxruntime")
 
     def cache_key(self) -> str:
         return super().cache_key() + ":int8"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
-from bench.availability import Availability, check_modules, download_allowed
+from bench.availability import Availability, download_allowed
 from bench.registry import register
 
 HUB_REPO = "baudm/parseq"
@@ -51,14 +51,7 @@ class StrHubAdapter(TranscriberAdapter):
         return next((p / cls.checkpoint for p in places if (p / cls.checkpoint).is_file()), None)
 
     @classmethod
-    def availability(cls, options: AdapterOptions | None = None) -> Availability:
-        options = options or AdapterOptions()
-        status = check_modules(cls.requires_modules, cls.card.extra)
-        if not status.ok:
-            return status
-        if not options.trust_remote_code:
-            return Availability(False, f"{cls.card.name} runs the torch.hub code of {HUB_REPO}@{HUB_REF} "
-                                       "(strhub, not on PyPI); pass --trust-remote-code to allow it")
+    def check_weights(cls, options: AdapterOptions) -> Availability:
         if download_allowed(options) or (cls._code_dir(options) and cls._checkpoint_file(options)):
             return Availability(True)
         name = cls.card.name

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
-from bench.availability import Availability, check_modules, download_allowed
+from bench.availability import Availability, download_allowed
 from bench.registry import register
 
 CHECKPOINT = "text_recognition/2025_09_23"  # surya 0.17.1's FOUNDATION_MODEL_CHECKPOINT (s3://...)
@@ -58,11 +58,7 @@ class SuryaAdapter(TranscriberAdapter):
     default_batch_size = 16
 
     @classmethod
-    def availability(cls, options: AdapterOptions | None = None) -> Availability:
-        options = options or AdapterOptions()
-        status = check_modules(cls.requires_modules, cls.card.extra)
-        if not status.ok:
-            return status
+    def check_weights(cls, options: AdapterOptions) -> Availability:
         if options.model_path is not None:
             ok = Path(options.model_path).is_dir()
             return Availability(ok, "" if ok else f"--model-path surya={options.model_path} is not a folder")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bench.adapter import AdapterCard, TranscriberAdapter
-from bench.availability import Availability, check_modules
+from bench.availability import Availability
 from bench.registry import register
 
 LANG_PACKS = {"en": "eng", "zh": "chi_sim", "es": "spa"}
@@ -45,10 +45,8 @@ class TesseractAdapter(TranscriberAdapter):
     default_batch_size = 16
 
     @classmethod
-    def availability(cls, options=None) -> Availability:
-        status = check_modules(cls.requires_modules, cls.card.extra)
-        if not status.ok:
-            return status
+    def check_weights(cls, options) -> Availability:
+        """The traineddata files of the three language packs."""
         data = tessdata_dir()
         if data is None:
             return Availability(False, "no tessdata folder found; fix: apt-get install tesseract-ocr "

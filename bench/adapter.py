@@ -102,7 +102,8 @@ class Adapter(ABC):
 
     @classmethod
     def availability(cls, options: AdapterOptions | None = None) -> Availability:
-        """Cheap check (no model load): is the extra installed, are weights present?"""
+        """Cheap check (no model load), in order: the extra's packages, permission to run remote
+        code, then the weights (``check_weights``, which engines with their own caches override)."""
         options = options or AdapterOptions()
         status = check_modules(cls.requires_modules, cls.card.extra)
         if not status.ok:
@@ -111,6 +112,11 @@ class Adapter(ABC):
             return Availability(False, f"{cls.card.model_id} runs its own code (no native transformers "
                                        "class); fix: pass --trust-remote-code to allow it (pinned to "
                                        f"revision {cls.card.revision})")
+        return cls.check_weights(options)
+
+    @classmethod
+    def check_weights(cls, options: AdapterOptions) -> Availability:
+        """Weights present? Default: a Hugging Face model id in the local cache or --model-path."""
         if cls.card.model_id and "/" in cls.card.model_id:
             return check_hf_weights(cls.card.name, cls.card.model_id, cls.card.revision, options)
         return Availability(True)
