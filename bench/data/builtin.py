@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import zlib
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def _h(s: str) -> int:
     return zlib.crc32(s.encode("utf-8"))
 
 
+@lru_cache(maxsize=1)
 def _latin_font_ood_clusters() -> frozenset[str]:
     """Out-of-domain Latin font clusters: every 4th, ordered by hash within print and cursive."""
     out = set()
@@ -64,7 +66,9 @@ def _latin_font_ood_clusters() -> frozenset[str]:
 def is_ood(w: WriterSpec) -> bool:
     """Whether a writer is reserved for the out-of-domain split."""
     if w.kind == "pen":
-        return w.source in HERSHEY_OOD if w.source != "hanzi-writer" else w.group.removeprefix("pen-") in PEN_OOD_FAMILIES
+        if w.source == "hanzi-writer":  # one skeleton source: held-out pen families instead
+            return w.group.removeprefix("pen-") in PEN_OOD_FAMILIES
+        return w.source in HERSHEY_OOD
     if "zh" in w.langs:
         return w.group in ZH_OOD_FONT_GROUPS
     return w.group in _latin_font_ood_clusters()
@@ -204,6 +208,10 @@ def build(root: Path, scale: float = 1.0, seed: int = 0, progress: bool = True, 
     """Render the whole dataset into ``root`` (manifest.csv, images/, dataset.json, lexicon.csv)."""
     root = Path(root)
     rows = plan(scale, seed, lexicon)
+    bad = sorted({(r["style"], r["text"]) for r in rows if not synth.can_draw(r["text"], synth.get_writer(r["style"]))})
+    if bad:
+        raise BenchError(f"the synthesizer assets do not cover the lexicon ({len(bad)} words, e.g. {bad[0][1]!r} by "
+                         f"{bad[0][0]}): run python -m bench.data.build.assets")
     for split in SPLITS:
         for lang in LANGS:
             (root / "images" / split / lang).mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,8 @@ def table1(samples) -> tuple[list[str], list[list]]:
     """Table 1 of the paper: per language, samples and styles in-domain and out-of-domain (plus train)."""
     headers = ["lang", "id samples", "id styles", "ood samples", "ood styles", "train samples", "train styles"]
     rows = []
-    for lang in sorted(samples["lang"].unique(), key=lambda l: ("en", "zh", "es").index(l) if l in ("en", "zh", "es") else 9):
+    order = {"en": 0, "zh": 1, "es": 2}
+    for lang in sorted(samples["lang"].unique(), key=lambda l: (order.get(l, 9), l)):
         sub = samples[samples["lang"] == lang]
         row: list = [lang]
         for split in ("id", "ood", "train"):
@@ -108,6 +109,7 @@ def table1(samples) -> tuple[list[str], list[list]]:
 def write_sheets(root: Path, samples, out: Path, split: str | None = None, lang: str | None = None,
                  n: int = 48) -> list[Path]:
     """One contact-sheet PNG per (split, language): a spread of ``n`` samples over styles."""
+    import pandas as pd
     from PIL import Image
 
     from .synth.sheet import contact_sheet
@@ -117,9 +119,12 @@ def write_sheets(root: Path, samples, out: Path, split: str | None = None, lang:
     for (sp, lg), part in samples.groupby(["split", "lang"], sort=True):
         if (split and sp != split) or (lang and lg != lang):
             continue
-        part = part.sort_values("style", kind="stable").groupby("style", sort=True).head(max(1, n // part["style"].nunique() + 1))
-        step = max(1, len(part) // n)
-        picks = part.iloc[::step].head(n)
+        styles = sorted(part["style"].unique())
+        styles = [styles[i * len(styles) // min(n, len(styles))] for i in range(min(n, len(styles)))]
+        per = max(1, -(-n // len(styles)))  # samples per style (rounded up), spread over its words
+        groups = [g for _, g in part[part["style"].isin(styles)].groupby("style", sort=True)]
+        picks = pd.concat([g.iloc[sorted({(j * len(g) // per + 37 * si) % len(g) for j in range(per)})]
+                           for si, g in enumerate(groups)]).head(n)  # other words for each style
         images = [Image.open(root / p).convert("L") for p in picks["path"]]
         path = out / f"{sp}-{lg}.png"
         contact_sheet(images, labels=list(picks["style"])).save(path)

@@ -4,7 +4,7 @@
 seed)`` draws one word as a scan-like grayscale image. See ``writers.py`` for what a style is.
 """
 
-from .render import render_word
+from .render import can_draw, render_word
 from .writers import WriterSpec, get_writer, writers
 
-__all__ = ["WriterSpec", "get_writer", "render_word", "writers"]
+__all__ = ["WriterSpec", "can_draw", "get_writer", "render_word", "writers"]

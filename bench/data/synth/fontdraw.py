@@ -23,7 +23,7 @@ def _weight_lut(weight: float) -> list[int]:
 
     Thinning is kept mild: hairline fonts (Long Cang, many scripts) lose whole strokes otherwise.
     """
-    centre = 128.0 - (95.0 if weight > 0 else 35.0) * weight
+    centre = 128.0 - (80.0 if weight > 0 else 35.0) * weight  # >= 48: paper (0) stays paper
     return [int(min(255.0, max(0.0, (v - centre) * 3.0 + 128.0))) for v in range(256)]
 
 
@@ -45,7 +45,10 @@ def glyph(font_id: str, size: int, ch: str) -> tuple[np.ndarray, int, int, float
 
 def draw(text: str, w: WriterSpec, em: float, weight: float, r: Rand) -> Image.Image:
     """Ink mask (mode L, ink = 255) of ``text`` in the writer's font at pixel size ``em``."""
-    size = max(8, 2 * int(round(em / 2.0)))  # even sizes only: more glyph-cache hits
+    factor, stroke = store.font_metrics(w.source)
+    size = max(8, 2 * int(round(em * factor / 2.0)))  # even sizes only: more glyph-cache hits
+    if stroke < 0.05:  # hairline scripts: never thinner, and a little bolder, or they fade away
+        weight = max(0.0, weight) + (0.05 - stroke) * 12.0
     glyphs = [glyph(w.source, size, ch) for ch in text]
     track = w.tracking * size
     phase, freq = r.uniform(0.0, 2 * math.pi), r.uniform(0.5, 1.3)

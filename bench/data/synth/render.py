@@ -5,13 +5,18 @@ from __future__ import annotations
 import math
 import unicodedata
 
-import numpy as np
 from PIL import Image
 
 from . import augment as aug
-from . import fontdraw, pen
+from . import fontdraw, pen, store
 from .rand import Rand
 from .writers import WriterSpec
+
+
+def can_draw(text: str, writer: WriterSpec) -> bool:
+    """Whether every character of ``text`` is drawn by the writer's font or stroke data."""
+    chars = store.drawable(writer.source)
+    return not chars or chars.issuperset(unicodedata.normalize("NFC", text).replace(" ", ""))
 
 
 def render_word(text: str, lang: str, writer: WriterSpec, seed: int, augment: bool = True) -> Image.Image:
@@ -26,6 +31,10 @@ def render_word(text: str, lang: str, writer: WriterSpec, seed: int, augment: bo
     if lang not in writer.langs:
         raise ValueError(f"writer {writer.id} does not write {lang!r}")
     text = unicodedata.normalize("NFC", text)
+    chars = store.drawable(writer.source)
+    if chars and not chars.issuperset(text.replace(" ", "")):
+        bad = "".join(sorted(set(text) - chars - {" "}))
+        raise ValueError(f"writer {writer.id} cannot draw {bad!r} (rebuild the assets for this lexicon)")
     r = Rand(lang, writer.id, text, int(seed), bool(augment))
     a = augment
     em = writer.em * (math.exp(r.normal(0.0, 0.08)) if a else 1.0)
@@ -44,7 +53,7 @@ def render_word(text: str, lang: str, writer: WriterSpec, seed: int, augment: bo
     ink_level = min(150.0, max(0.0, 255.0 * writer.ink + r.normal(0.0, 12.0)))
     paper_level = r.uniform(205.0, 252.0)
     texture = r.uniform(0.0, 14.0)
-    noise = r.uniform(0.0, 7.0) if r.random() < 0.6 else 0.0
+    noise = r.uniform(1.0, 6.0) if r.random() < 0.5 else 0.0
     img = Image.fromarray(aug.compose(ink, ink_level, paper_level, texture, writer.grain, noise, r), "L")
     if r.random() < 0.5:
         img = aug.blur(img, r.uniform(0.2, 0.9))

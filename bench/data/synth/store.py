@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
@@ -33,11 +33,52 @@ def font_entry(font_id: str) -> dict:
     raise KeyError(font_id)
 
 
+@lru_cache(maxsize=None)
+def drawable(source: str) -> frozenset[str]:
+    """Characters a font or pen skeleton source really draws (checked for ink when the assets were built)."""
+    if source == "hanzi-writer":
+        return frozenset(zh_medians())
+    if source in index().get("hershey", {}).get("fonts", {}):
+        return frozenset(ch for ch, (_, lines) in hershey()[source].items() if lines)
+    entry = font_entry(source)
+    if "chars" not in entry:  # assets from before the character list was recorded
+        return frozenset()
+    return frozenset(entry["chars"])
+
+
 @lru_cache(maxsize=4096)
 def font(font_id: str, size: int) -> ImageFont.FreeTypeFont:
     """A FreeType face at a pixel size; basic layout because glyphs are placed one by one."""
     path = ASSETS_DIR / font_entry(font_id)["file"]
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
+
+
+@lru_cache(maxsize=None)
+def font_metrics(font_id: str) -> tuple[float, float]:
+    """(size factor, stroke width / em) of a font, measured once from its own glyphs.
+
+    Handwriting fonts differ wildly in how much of the em their letters fill (hairline scripts
+    have tiny x-heights); the factor brings every font to a common letter height so that a
+    writer's ``em`` means the same thing for all of them.
+    """
+    probe = 100
+    f = font(font_id, probe)
+    zh = font_entry(font_id)["script"] == "zh"
+    heights = []
+    for ch in ("国", "明") if zh else ("x", "o", "H", "d"):
+        box = f.getbbox(ch)
+        heights.append(box[3] - box[1])
+    height = float(np.mean(heights))
+    target = 0.86 * probe if zh else 0.55 * probe
+    ch = "口" if zh else "o"
+    x0, y0, x1, y1 = f.getbbox(ch)
+    canvas = Image.new("L", (x1 - x0 + 4, y1 - y0 + 4), 0)
+    ImageDraw.Draw(canvas).text((2 - x0, 2 - y0), ch, font=f, fill=255)
+    img = np.asarray(canvas) > 127
+    area = float(img.sum())
+    edge = img & ~(np.roll(img, 1, 0) & np.roll(img, -1, 0) & np.roll(img, 1, 1) & np.roll(img, -1, 1))
+    width = 2.0 * area / max(1.0, float(edge.sum())) / probe
+    return target / max(1.0, height), width
 
 
 @lru_cache(maxsize=1)

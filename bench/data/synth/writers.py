@@ -23,7 +23,7 @@ LATIN = ("en", "es")
 class WriterSpec:
     """One writer's fixed style. Lengths are fractions of the em (the character box) unless noted."""
 
-    id: str  # "font:caveat", "pen:hz-ballpoint-03", "pen:hershey-ems-allure-quick"
+    id: str  # "font:caveat", "pen:hz-ballpoint-03", "pen:hershey-ems-allure-quick", "pen:hershey-script-1-gel"
     kind: str  # "font" | "pen"
     langs: tuple[str, ...]
     source: str  # font id in assets.json, "hanzi-writer", or a Hershey font id
@@ -50,13 +50,13 @@ PEN_FAMILIES: dict[str, dict[str, tuple[float, float]]] = {
                       slant=(-0.05, 0.15), connect=(0.0, 0.2), speed=(0.2, 0.5), aspect=(0.9, 1.1), ink=(0.05, 0.3)),
     "gel": dict(weight=(0.05, 0.07), pressure=(0.25, 0.45), jitter=(0.03, 0.06), noise=(0.005, 0.01),
                 slant=(-0.05, 0.1), connect=(0.0, 0.15), speed=(0.1, 0.4), aspect=(0.92, 1.08), ink=(0.0, 0.2)),
-    "felt": dict(weight=(0.08, 0.11), pressure=(0.0, 0.15), jitter=(0.04, 0.07), noise=(0.006, 0.012),
+    "felt": dict(weight=(0.06, 0.085), pressure=(0.0, 0.15), jitter=(0.04, 0.07), noise=(0.006, 0.012),
                  slant=(-0.08, 0.08), connect=(0.0, 0.1), speed=(0.0, 0.3), aspect=(0.95, 1.15), ink=(0.0, 0.15)),
     "careful": dict(weight=(0.04, 0.06), pressure=(0.1, 0.25), jitter=(0.015, 0.03), noise=(0.003, 0.006),
                     slant=(-0.03, 0.05), connect=(0.0, 0.05), speed=(0.0, 0.15), aspect=(0.95, 1.05), ink=(0.0, 0.25)),
     "quick": dict(weight=(0.035, 0.06), pressure=(0.2, 0.45), jitter=(0.06, 0.1), noise=(0.012, 0.022),
                   slant=(0.1, 0.3), connect=(0.5, 0.9), speed=(0.6, 1.0), aspect=(0.8, 1.0), ink=(0.05, 0.3)),
-    "brush": dict(weight=(0.07, 0.11), pressure=(0.6, 0.9), jitter=(0.03, 0.06), noise=(0.005, 0.01),
+    "brush": dict(weight=(0.055, 0.085), pressure=(0.6, 0.9), jitter=(0.03, 0.06), noise=(0.005, 0.01),
                   slant=(-0.05, 0.1), connect=(0.0, 0.25), speed=(0.3, 0.6), aspect=(0.9, 1.1), ink=(0.0, 0.1)),
     "pencil": dict(weight=(0.03, 0.05), pressure=(0.1, 0.3), jitter=(0.04, 0.08), noise=(0.008, 0.015),
                    slant=(-0.1, 0.2), connect=(0.0, 0.4), speed=(0.2, 0.6), aspect=(0.9, 1.1), ink=(0.22, 0.42),
@@ -72,10 +72,11 @@ PENS_PER_FAMILY_ZH = 8
 HERSHEY_CLUSTERS = {
     "hershey-script-1": "hershey-script", "hershey-script-med": "hershey-script",
     "hershey-sans-1": "hershey-sans", "hershey-sans-med": "hershey-sans",
-    "ems-nixish": "ems-nixish", "ems-nixish-italic": "ems-nixish",
     "ems-readability": "ems-readability", "ems-readability-italic": "ems-readability",
 }
-HERSHEY_OOD = ("ems-allure", "ems-felix", "ems-nixish", "ems-nixish-italic")
+HERSHEY_TRAIN = ("hershey-script-1", "hershey-script-med", "ems-readability", "ems-readability-italic",
+                 "ems-tech", "ems-osmotron", "hershey-sans-1", "hershey-sans-med")
+HERSHEY_OOD = ("ems-allure", "ems-felix", "ems-elfin")  # one script, one italic, one print hand
 LATIN_PEN_OOD_FAMILIES = ("pencil", "child", "quick", "ballpoint")
 
 # Latin fonts that are near-copies of each other (same design, other weight or brush).
@@ -127,11 +128,13 @@ def all_writers() -> tuple[WriterSpec, ...]:
         for family in PEN_TRAIN_FAMILIES + PEN_OOD_FAMILIES:
             for i in range(PENS_PER_FAMILY_ZH):
                 out.append(pen_writer(f"pen:hz-{family}-{i:02d}", family, "hanzi-writer", ("zh",), f"pen-{family}"))
-    for hid in store.index().get("hershey", {}).get("fonts", {}):
+    shipped = store.index().get("hershey", {}).get("fonts", {})
+    for hid in (h for h in HERSHEY_TRAIN + HERSHEY_OOD if h in shipped):
         cluster = HERSHEY_CLUSTERS.get(hid, hid)
         families = LATIN_PEN_OOD_FAMILIES if hid in HERSHEY_OOD else PEN_TRAIN_FAMILIES
         for family in families:
-            out.append(pen_writer(f"pen:hershey-{hid}-{family}", family, hid, LATIN, f"hershey-{cluster}"))
+            wid = f"pen:hershey-{hid.removeprefix('hershey-')}-{family}"
+            out.append(pen_writer(wid, family, hid, LATIN, f"hershey-{cluster.removeprefix('hershey-')}"))
     return tuple(out)
 
 
