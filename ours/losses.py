@@ -30,6 +30,7 @@ class LossConfig:
     positives: str = "diagonal"
     ctc: bool = False
     ctc_weight: float = 0.5
+    lexicon: float = 0.0  # weight of the lexicon-wide image->text softmax (0 = off, the paper)
 
 
 class Temperature(nn.Module):
@@ -80,18 +81,34 @@ def sca_loss(zv: torch.Tensor, zt: torch.Tensor, labels: torch.Tensor, eps: floa
     return 1.0 - (m * sim).sum() / (m.sum() + eps)
 
 
+def lexicon_loss(zv: torch.Tensor, labels: torch.Tensor, anchors: torch.Tensor, anchor_labels: torch.Tensor,
+                 scale: torch.Tensor) -> torch.Tensor:
+    """Image -> every lexicon text (all languages): multi-positive softmax over all same-ID anchors.
+
+    Not in the paper: with in-batch InfoNCE a batch of ~40 concepts sees ~40 negatives; scoring against
+    the whole fixed lexicon gives every step all of them, like a classifier whose prototypes are the
+    text tower's outputs (cheap when the text tower's output is cached).
+    """
+    logits = scale * zv @ anchors.t()
+    target = (labels[:, None] == anchor_labels[None, :]).to(logits.dtype)
+    target = target / target.sum(1, keepdim=True).clamp(min=1.0)
+    return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+
+
 def ctc_loss(log_probs: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
     """CTC over feature-map columns. log_probs: (T, B, C+1) with blank = 0; targets: label ids >= 1."""
     T, B = log_probs.shape[:2]
-    tl = torch.tensor([min(len(t), T) for t in targets], dtype=torch.long)
-    flat = torch.tensor([c for t in targets for c in t[:T]] or [1], dtype=torch.long)
-    il = torch.full((B,), T, dtype=torch.long)
+    dev = log_probs.device
+    tl = torch.tensor([min(len(t), T) for t in targets], dtype=torch.long, device=dev)
+    flat = torch.tensor([c for t in targets for c in t[:T]] or [1], dtype=torch.long, device=dev)
+    il = torch.full((B,), T, dtype=torch.long, device=dev)
     return F.ctc_loss(log_probs.float(), flat, il, tl, blank=0, reduction="mean", zero_infinity=True)
 
 
 def total_loss(zv: torch.Tensor, zt: torch.Tensor, labels: torch.Tensor, scale: torch.Tensor,
-               cfg: LossConfig, ctc_term: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-    """L = L_ITC + lambda * L_SCA (+ w * CTC). L_ITC averages whichever of i2t/t2i are on."""
+               cfg: LossConfig, ctc_term: torch.Tensor | None = None,
+               lexicon_term: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """L = L_ITC + lambda * L_SCA (+ w * CTC + w * lexicon softmax). L_ITC averages whichever of i2t/t2i are on."""
     parts: dict[str, torch.Tensor] = {}
     if cfg.i2t or cfg.t2i:
         li2t, lt2i = itc_losses(zv, zt, labels, scale, cfg.positives)
@@ -107,6 +124,9 @@ def total_loss(zv: torch.Tensor, zt: torch.Tensor, labels: torch.Tensor, scale: 
     if cfg.ctc and ctc_term is not None:
         parts["ctc"] = ctc_term
         loss = loss + cfg.ctc_weight * ctc_term
+    if cfg.lexicon > 0 and lexicon_term is not None:
+        parts["lex"] = lexicon_term
+        loss = loss + cfg.lexicon * lexicon_term
     logs = {k: float(v.detach()) for k, v in parts.items()}
     logs["loss"] = float(loss.detach())
     return loss, logs

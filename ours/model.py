@@ -254,5 +254,18 @@ def load_checkpoint(path: str | Path, device: str = "cpu", text_tower: bool = Fa
     return model.eval()
 
 
+SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
+
+
+def shipped_checkpoint(name: str = "ours") -> Path:
+    """Folder of a checkpoint shipped in the repo: ``ours`` (fine-tuned) or ``ours-no-ft`` (stage 1)."""
+    from bench.errors import BenchError
+
+    path = SHIPPED_DIR / name
+    if not (path / "model.safetensors").is_file():
+        raise BenchError(f"no shipped checkpoint {name!r} in {SHIPPED_DIR}; train one with `ours train`")
+    return path
+
+
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())

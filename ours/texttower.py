@@ -198,6 +198,16 @@ class TextTower(nn.Module):
             pooled = mean_pool(h, mask)
         return F.normalize(self.proj(pooled.float()), dim=-1)
 
+    def pooled_matrix(self, texts: list[str]) -> torch.Tensor | None:
+        """Stacked cached pooled outputs (all-frozen towers only): project them with ``project``."""
+        if self.n_trainable > 0:
+            return None
+        self.fill_cache(texts)
+        return torch.stack([self.cache.store[t] for t in texts]).to(self.proj.weight.device)
+
+    def project(self, pooled: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.proj(pooled.float()), dim=-1)
+
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """What a checkpoint stores: the fine-tuned top layers and the projector."""
         sd = {f"top.{k}": v for k, v in self.top.state_dict().items()}

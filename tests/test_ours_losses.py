@@ -105,3 +105,14 @@ def test_ctc_loss_prefers_correct_path():
     targets = [[1, 2, 3]]
     bad = good.roll(1, dims=2)
     assert ctc_loss(good.log_softmax(-1), targets) < ctc_loss(bad.log_softmax(-1), targets)
+
+
+def test_lexicon_softmax_multi_positive():
+    from ours.losses import lexicon_loss
+
+    zv = _unit([1.0, 0.0])
+    anchors = _unit([1.0, 0.0], [1.0, 0.0], [0.0, 1.0])  # dog (en), perro (es), cat (en)
+    loss = lexicon_loss(zv, torch.tensor([0]), anchors, torch.tensor([0, 0, 1]), torch.tensor(1.0))
+    e = math.e
+    # target 1/2 on each of the two same-ID anchors: -(log(e/(2e+1)))
+    assert loss.item() == pytest.approx(-math.log(e / (2 * e + 1)), rel=1e-6)

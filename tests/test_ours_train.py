@@ -32,13 +32,13 @@ CFG = {
     "name": "tiny", "seed": 3, "threads": 1, "words": WORDS, "ids": IDS, "batch_size": 8, "instances": 2,
     "log_every": 1, "checkpoint_every_s": 1e9, "eval": {"per_lang": 0},
     "text": {"trainable_layers": 1},
-    "loss": {"ctc": True, "sca_weight": 0.5},
+    "loss": {"ctc": True, "sca_weight": 0.5, "lexicon": 0.5}, "lexicon_refresh": 3,
     "stage1": {"images": 32, "lr": 3e-3, "text_lr": 1e-4, "warmup": 0.0, "min_lr_ratio": 1.0},
     "stage2": {"images": 0},
 }
 
 
-def _tiny_tower():
+def _tiny_tower(trainable_layers=1):
     """A 2-layer BERT with a character tokenizer: exercises the frozen/top split without e5's size."""
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
@@ -55,12 +55,7 @@ def _tiny_tower():
     torch.manual_seed(0)
     enc = BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                                intermediate_size=64, pad_token_id=0)).eval()
-    return TextTower(TextTowerConfig(encoder="tiny-test", trainable_layers=1, prefix=""), enc, tok)
-
-
-@pytest.fixture()
-def tower():
-    return _tiny_tower()
+    return TextTower(TextTowerConfig(encoder="tiny-test", trainable_layers=trainable_layers, prefix=""), enc, tok)
 
 
 def _fixed_loss(model):
@@ -74,7 +69,7 @@ def _fixed_loss(model):
     return float(loss)
 
 
-def test_two_steps_lower_the_loss_and_checkpoint_roundtrip(tmp_path, tower):
+def test_two_steps_lower_the_loss_and_checkpoint_roundtrip(tmp_path):
     from ours.train import build_model
 
     cfg = load_config(CFG)
@@ -92,7 +87,7 @@ def test_two_steps_lower_the_loss_and_checkpoint_roundtrip(tmp_path, tower):
     assert _fixed_loss(after) < l0
 
 
-def test_resume_equals_uninterrupted_and_inference_checkpoint(tmp_path, tower):
+def test_resume_equals_uninterrupted_and_inference_checkpoint(tmp_path):
     cfg = load_config(CFG)
     a = train(cfg, tmp_path / "a", sources={1: _source()}, text_tower=_tiny_tower(), progress=False)
     b = tmp_path / "b"
@@ -118,3 +113,31 @@ def test_resume_equals_uninterrupted_and_inference_checkpoint(tmp_path, tower):
     assert found.tolist() == [True, False] and np.allclose(emb[0], mat[1])
     # open vocabulary: the text tower reproduces the anchors
     assert np.allclose(m.encode_texts(["gato"])[0], mat[1], atol=1e-4)
+
+
+def test_frozen_tower_lexicon_softmax_path_and_manifest_source(tmp_path):
+    """All-frozen text tower: the lexicon term projects cached pooled outputs; gradients reach the projector."""
+    from ours.data import ManifestSource
+    from ours.model import OursModel
+    from ours.preprocess import batch
+
+    tower = _tiny_tower(trainable_layers=0)
+    model = OursModel(text_cfg=tower.cfg, text_tower=tower)
+    src = _source()
+    texts = [it.text for it in src.items]
+    gindex = {g: i for i, g in enumerate(dict.fromkeys(it.group for it in src.items))}
+    lex = (texts, torch.tensor([gindex[it.group] for it in src.items]), None, tower.pooled_matrix(texts))
+    x = batch([src.load(i, i) for i in range(len(src.items))])
+    loss, logs = step_loss(model, x, src.items, gindex, LossConfig(lexicon=1.0), torch.device("cpu"), lexicon=lex)
+    loss.backward()
+    assert "lex" in logs and np.isfinite(logs["lex"]) and tower.proj.weight.grad.abs().sum() > 0
+
+    (tmp_path / "img").mkdir()
+    rows = ["path,text,semantic_id,lang,style,split"]
+    for i, (w, lang) in enumerate([("dog", "en"), ("perro", "es"), ("gato", "es")]):
+        _render(w, lang, i).save(tmp_path / "img" / f"{i}.png")
+        rows.append(f"img/{i}.png,{w},{[0, 0, -1][i]},{lang},s{i},{'train' if i < 2 else 'test'}")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ms = ManifestSource(tmp_path, "train")
+    assert [it.text for it in ms.items] == ["dog", "perro"] and ms.load(1, 0).mode == "L"
+    assert ManifestSource(tmp_path, "test").items[0].group == ("text", "es", "gato")

@@ -1,0 +1,176 @@
+"""`ours` console script: train, export, ablate.
+
+Each handler is ``func(args) -> int``; user-facing failures raise BenchError and print as one line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench.errors import BenchError
+
+DEFAULT_RUNS = Path("runs")
+
+# Table 5 of the paper (which losses are on), then our additions on top of the full paper model.
+# Each variant is trained with both stages; stage1/ is its "w/o fine-tuning" row.
+_PAPER = {"ctc": False, "lexicon": 0.0}
+ABLATIONS: dict[str, dict] = {
+    "i2t": {"i2t": True, "t2i": False, "sca": False, **_PAPER},
+    "i2t+t2i": {"i2t": True, "t2i": True, "sca": False, **_PAPER},
+    "i2t+sca": {"i2t": True, "t2i": False, "sca": True, **_PAPER},
+    "i2t+t2i+sca": {"i2t": True, "t2i": True, "sca": True, **_PAPER},
+    "+ctc": {"i2t": True, "t2i": True, "sca": True, "ctc": True, "lexicon": 0.0},
+    "+lexicon": {"i2t": True, "t2i": True, "sca": True, "ctc": False, "lexicon": 1.0},
+    "+ctc+lexicon": {"i2t": True, "t2i": True, "sca": True, "ctc": True, "lexicon": 1.0},
+}
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import load_config, train
+
+    cfg = load_config(args.config)
+    if args.threads:
+        cfg["threads"] = args.threads
+    if args.device:
+        cfg["device"] = args.device
+    if args.manifest:
+        cfg["stage2"]["source"] = {"kind": "manifest", "manifest": args.manifest, "split": args.manifest_split}
+    out = Path(args.out) if args.out else DEFAULT_RUNS / cfg["name"]
+    if out.joinpath("ckpt", "state.json").is_file() and not args.resume and not args.restart:
+        raise BenchError(f"{out} already holds a run: pass --resume to continue it or --restart to start over")
+    run = train(cfg, out, resume=args.resume, progress=not args.quiet)
+    print(run)
+    if args.publish:
+        for p in publish(run, Path(args.publish)):
+            print(p)
+    return 0
+
+
+def publish(run: Path, dest: Path, onnx: bool = True) -> list[Path]:
+    """Copy a run's stage checkpoints to where the harness looks (stage1 -> ours-no-ft, stage2 -> ours)."""
+    import shutil
+
+    out = []
+    for stage, name in (("stage1", "ours-no-ft"), ("stage2", "ours")):
+        src = run / stage
+        if not (src / "model.safetensors").is_file():
+            continue
+        target = dest / name
+        target.mkdir(parents=True, exist_ok=True)
+        for f in ("model.safetensors", "config.json", "MODEL_CARD.md"):
+            if (src / f).is_file():
+                shutil.copy2(src / f, target / f)
+        for f in ("loss.png", "log.csv", "metrics.json"):
+            if (run / f).is_file():
+                shutil.copy2(run / f, target / f)
+        if onnx:
+            from .export import export
+
+            export(target, target)
+        out.append(target)
+    if not out:
+        raise BenchError(f"{run} has no finished stage (stage1/ or stage2/) to publish")
+    return out
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    for p in publish(Path(args.run), Path(args.to), onnx=not args.no_onnx):
+        print(p)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    paths = export(args.checkpoint, args.out, int8=not args.no_int8, calib=args.calib)
+    for kind, p in paths.items():
+        print(f"{kind}\t{p}\t{p.stat().st_size / 1e6:.2f} MB")
+    return 0
+
+
+def _cmd_ablate(args: argparse.Namespace) -> int:
+    from .train import load_config, train
+
+    base = load_config(args.config)
+    for key in ("stage1", "stage2"):
+        base[key]["images"] = int(base[key]["images"] * args.scale)
+    names = args.variants or list(ABLATIONS)
+    unknown = [n for n in names if n not in ABLATIONS]
+    if unknown:
+        raise BenchError(f"unknown ablation variant(s) {unknown}; choose from {', '.join(ABLATIONS)}")
+    root = Path(args.out) if args.out else DEFAULT_RUNS / f"ablate-{base['name']}"
+    rows = []
+    for name in names:
+        cfg = json.loads(json.dumps(base))
+        cfg["loss"] = {**cfg["loss"], **ABLATIONS[name]}
+        cfg["name"] = f"{base['name']}-{name}"
+        run = train(cfg, root / name.replace("+", "_").strip("_"), resume=True, progress=not args.quiet)
+        metrics = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}
+        for stage, label in (("stage1", "w/o fine-tuning"), ("stage2", "fine-tuned")):
+            m = metrics.get(stage, {})
+            rows.append({"variant": name, "stage": label, **ABLATIONS[name], "checkpoint": str(run / stage),
+                         **{k: v for k, v in m.items() if k.startswith("acc1_") and "2" not in k[5:]}})
+    (root / "ablation.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+    for r in rows:
+        print(json.dumps(r, ensure_ascii=False))
+    print(f"checkpoints under {root}; evaluate them with the harness (bench run) for Table 5", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ours", description="Train and export our handwritten-word retrieval model.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="two-stage training (resumable)")
+    t.add_argument("--config", default="quick", help="bundled name (quick, default) or a JSON file")
+    t.add_argument("--out", help="run folder (default runs/<config name>)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--restart", action="store_true", help="discard a previous run in --out")
+    t.add_argument("--threads", type=int, help="CPU threads (default from the config)")
+    t.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when present)")
+    t.add_argument("--manifest", help="stage 2 on real data: a dataset folder with manifest.csv")
+    t.add_argument("--manifest-split", default="train", help="split of --manifest to fine-tune on")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--publish", metavar="DIR", help="afterwards, copy the checkpoints to DIR (e.g. ours/checkpoints)")
+    t.set_defaults(func=_cmd_train)
+
+    pb = sub.add_parser("publish", help="copy a run's checkpoints where the harness finds them, with ONNX exports")
+    pb.add_argument("run", help="a run folder (holding stage1/ and stage2/)")
+    pb.add_argument("--to", default=str(Path(__file__).resolve().parent / "checkpoints"),
+                    help="destination (default: ours/checkpoints, read by the 'ours' adapters)")
+    pb.add_argument("--no-onnx", action="store_true", help="skip the ONNX fp32/int8 export")
+    pb.set_defaults(func=_cmd_publish)
+
+    e = sub.add_parser("export", help="ONNX fp32 + static int8 of the image tower")
+    e.add_argument("checkpoint", help="an inference checkpoint folder (e.g. runs/quick/stage2)")
+    e.add_argument("--out", help="output folder (default: the checkpoint folder)")
+    e.add_argument("--no-int8", action="store_true")
+    e.add_argument("--calib", type=int, default=128, help="rendered calibration images for int8")
+    e.set_defaults(func=_cmd_export)
+
+    a = sub.add_parser("ablate", help="train the Table 5 loss variants at a reduced scale")
+    a.add_argument("--config", default="quick")
+    a.add_argument("--scale", type=float, default=0.5, help="fraction of the config's images per stage")
+    a.add_argument("--variants", nargs="*", help=f"subset of: {', '.join(ABLATIONS)}")
+    a.add_argument("--out", help="folder for the variant runs")
+    a.add_argument("--quiet", action="store_true")
+    a.set_defaults(func=_cmd_ablate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BenchError as exc:
+        print(f"ours: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ours: interrupted; rerun with --resume to continue from the last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

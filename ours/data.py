@@ -1,0 +1,160 @@
+"""Training data sources: rendered lexicon words (synthetic writers) or a manifest folder of real images.
+
+A source is a list of ``Item``s plus ``load(i, seed) -> PIL image``. Rendering is a pure function of
+(item, seed), so a run is reproducible and resumable from the step number alone, and DataLoader
+workers can render in parallel.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Hashable, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .preprocess import HEIGHT, WIDTH, to_array
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    lang: str
+    semantic_id: int
+
+    @property
+    def group(self) -> Hashable:
+        """Sampler/loss group: the concept, or the text itself outside the lexicon."""
+        return self.semantic_id if self.semantic_id >= 0 else ("text", self.lang, self.text)
+
+
+class Source:
+    """Base: items plus a deterministic loader."""
+
+    items: list[Item]
+
+    def load(self, i: int, seed: int) -> Image.Image:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class FnSource(Source):
+    """Items rendered by a plain function ``render(text, lang, seed)`` (tests, custom data)."""
+
+    def __init__(self, items: Sequence[Item], render: Callable[[str, str, int], Image.Image]) -> None:
+        self.items = list(items)
+        self.render = render
+
+    def load(self, i: int, seed: int) -> Image.Image:
+        it = self.items[i]
+        return self.render(it.text, it.lang, seed)
+
+
+class SynthSource(Source):
+    """Lexicon words rendered on the fly by the built-in synthesizer with one split's writers."""
+
+    def __init__(self, words: dict[str, list[str]], ids: dict[str, list[int]], split: str,
+                 augment: bool = True, writer_kind: str | None = None) -> None:
+        from bench.data import builtin
+
+        self.split = split
+        self.augment = augment
+        self.writer_kind = writer_kind
+        self.items = [Item(w, lang, sid) for lang in words for w, sid in zip(words[lang], ids[lang])]
+        self.writers = {lang: [w for w in builtin.split_writers(split, lang)
+                               if writer_kind is None or w.kind == writer_kind] for lang in words}
+        # Per item, the writers whose glyph set covers the word (fonts/stroke data are subset).
+        try:
+            from bench.data.synth.render import can_draw
+        except ImportError:  # an older synthesizer: every writer is assumed able
+            def can_draw(text, writer):  # noqa: ARG001
+                return True
+        self.capable = [tuple(k for k, w in enumerate(self.writers[it.lang]) if can_draw(it.text, w))
+                        for it in self.items]
+        self.undrawable = [it for it, c in zip(self.items, self.capable) if not c]
+        keep = [j for j, c in enumerate(self.capable) if c]
+        self.items = [self.items[j] for j in keep]
+        self.capable = [self.capable[j] for j in keep]
+        empty = [lang for lang, ws in self.writers.items() if not ws]
+        if empty:
+            from bench.errors import BenchError
+
+            kind = f" {writer_kind}" if writer_kind else ""
+            raise BenchError(f"the synthesizer has no {split!r}{kind} writers for {', '.join(empty)}")
+
+    def load(self, i: int, seed: int) -> Image.Image:
+        from bench.data.synth import render_word
+
+        it = self.items[i]
+        capable = self.capable[i]
+        writer = self.writers[it.lang][capable[random.Random(seed).randrange(len(capable))]]
+        return render_word(it.text, it.lang, writer, seed, augment=self.augment)
+
+    def describe(self) -> str:
+        n = sum(len(v) for v in self.writers.values())
+        kind = f" {self.writer_kind}" if self.writer_kind else ""
+        skipped = f", {len(self.undrawable)} undrawable words skipped" if self.undrawable else ""
+        return f"synthetic split {self.split!r}{kind} writers ({n} writer-languages, {len(self.items)} words{skipped})"
+
+
+class ManifestSource(Source):
+    """Real images from a dataset folder (manifest.csv/.parquet, see docs/CONTRACTS.md)."""
+
+    def __init__(self, folder: str | Path, split: str | None = None, langs: Sequence[str] | None = None) -> None:
+        import pandas as pd
+
+        from bench.errors import BenchError
+
+        self.folder = Path(folder)
+        csv, pq = self.folder / "manifest.csv", self.folder / "manifest.parquet"
+        if csv.is_file():
+            df = pd.read_csv(csv, dtype={"text": str, "lang": str, "split": str}, keep_default_na=False)
+        elif pq.is_file():
+            df = pd.read_parquet(pq)
+        else:
+            raise BenchError(f"no manifest.csv or manifest.parquet in {self.folder}")
+        if split:
+            df = df[df["split"] == split]
+        if langs:
+            df = df[df["lang"].isin(list(langs))]
+        if df.empty:
+            raise BenchError(f"{self.folder}: no rows for split {split!r}")
+        self.paths = [self.folder / p for p in df["path"]]
+        self.items = [Item(t, lang, int(s)) for t, lang, s in zip(df["text"], df["lang"], df["semantic_id"])]
+        self.split = split
+
+    def load(self, i: int, seed: int) -> Image.Image:
+        with Image.open(self.paths[i]) as im:
+            return im.convert("L")
+
+    def describe(self) -> str:
+        return f"manifest {self.folder} split {self.split!r} ({len(self.items)} images)"
+
+
+class RenderDataset(torch.utils.data.Dataset):
+    """Index = (item index, seed) -> (image array, item index); used with a batch sampler of tuples."""
+
+    def __init__(self, source: Source, height: int = HEIGHT, width: int = WIDTH) -> None:
+        self.source = source
+        self.height, self.width = height, width
+
+    def __len__(self) -> int:
+        return len(self.source.items)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[np.ndarray, int]:
+        i, seed = key
+        return to_array(self.source.load(i, seed), self.height, self.width), i
+
+
+def collate(batch: list[tuple[np.ndarray, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.from_numpy(np.stack([b[0] for b in batch])[:, None])
+    return x, torch.tensor([b[1] for b in batch], dtype=torch.long)
+
+
+def sample_seed(base: int, stage: int, step: int, pos: int) -> int:
+    """Per-sample rendering seed: a pure function of where it sits in the run."""
+    return (base * 1_000_003 + stage * 1_000_000_007 + step * 8191 + pos) % (2 ** 31 - 1)
