@@ -13,7 +13,8 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pytest -q "$@"
 if [ "${XSB_SKIP_TV:-0}" != "1" ]; then
   [ -x .venv-tv/bin/python ] || "$PY" -m venv .venv-tv
-  .venv-tv/bin/python -m pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1 -e '.[dev,vllm,vllm-tv]'
+  .venv-tv/bin/python -m pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1 -e '.[dev,vllm,vllm-tv,easyocr]'
   # the adapter tests again, now with the torchvision-dependent ones (skipped in .venv) included
-  .venv-tv/bin/python -m pytest -q tests/test_adapters_transcribers.py tests/test_adapters_embeddings.py "$@"
+  .venv-tv/bin/python -m pytest -q tests/test_adapters_transcribers.py tests/test_adapters_embeddings.py \
+    tests/test_ours_mobilenet.py "$@"
 fi
