@@ -41,8 +41,9 @@ class _OursBase(EmbeddingAdapter):
         """The checkpoint folder (and its ONNX export for the onnxruntime variant)."""
         folder = checkpoint_dir(cls.checkpoint, options.model_path)
         if not (folder / "model.safetensors").is_file():
-            return Availability(False, f"no checkpoint at {folder}; fix: `ours train --config default` "
-                                       f"(writes it there), or --model-path {cls.card.name}=DIR")
+            return Availability(False, f"no checkpoint at {folder}; fix: `ours train --config default "
+                                       "--publish ours/checkpoints` (or `ours publish RUN_DIR` for a finished "
+                                       f"run), or --model-path {cls.card.name}=DIR")
         if cls.onnx_file and not (folder / cls.onnx_file).is_file():
             return Availability(False, f"no {cls.onnx_file} in {folder}; fix: `ours export {folder}`")
         return Availability(True)
@@ -130,3 +131,15 @@ class OursInt8(_OursBase):
 
     def cache_key(self) -> str:
         return super().cache_key() + ":int8"
+
+
+@register
+class OursOnnx(_OursBase):
+    card = _card("ours-onnx", "Ours (fp32, ONNX)", "The 'ours' checkpoint exported to fp32 ONNX, on onnxruntime "
+                 "(the fp32 side of the int8 comparison).", folder="ours/image_fp32.onnx")
+    checkpoint = "ours"
+    onnx_file = "image_fp32.onnx"
+    requires_modules = ("torch", "safetensors", "onnxruntime")
+
+    def cache_key(self) -> str:
+        return super().cache_key() + ":onnx-fp32"

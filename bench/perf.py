@@ -77,7 +77,7 @@ def cmd_perf(args: argparse.Namespace) -> int:
     provenance.set_threads(args.threads)
     names = registry.resolve(args.adapters)
     if args.adapters == "ours":
-        names = [n for n in ("ours", "ours-int8") if n in registry.all_adapters()]
+        names = [n for n in ("ours-onnx", "ours-int8", "ours") if n in registry.all_adapters()]
     names += [n for n in (args.against or "").split(",") if n and n not in names]
     ds = load_dataset(RunConfig(dataset=args.dataset, scale=args.scale), progress=True)
     images = _images(ds, args.split, args.samples)
@@ -125,7 +125,7 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("perf", help="latency, throughput, size and accuracy side by side (ratios)")
-    p.add_argument("adapters", help="adapters to compare ('ours' = ours vs ours-int8)")
+    p.add_argument("adapters", help="adapters to compare ('ours' = ONNX fp32, ONNX int8 and torch fp32)")
     p.add_argument("--against", default=None, help="more adapters to time in the same run, e.g. rapidocr")
     p.add_argument("--dataset", default=None)
     p.add_argument("--scale", type=float, default=1.0)
