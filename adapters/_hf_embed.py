@@ -7,7 +7,6 @@ the tests can check them without a model. Heavy imports stay inside functions.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 

@@ -34,6 +34,7 @@ from .protocols import Task, TaskData, build_task, tasks_for
 from .scoring import cosine_matrix, nes_matrix, rank_targets
 from .store import RunStore
 from .textnorm import normalize_all
+from .progress import progress_bar
 
 SCHEMA_VERSION = 1
 
@@ -404,7 +405,7 @@ class Runner:
             return [outs.get(i) for i in idx], errs
 
         key = f"{adapter.cache_key()}|images|{self.ds.fingerprint}|{split}|{lang}|{self.cfg.limit}|{self.cfg.seed}"
-        bar = _bar(len(paths), f"{adapter.card.name} {split}/{lang}", self.cfg.progress)
+        bar = progress_bar(len(paths), f"{adapter.card.name} {split}/{lang}", self.cfg.progress)
         outs, errs, stats = self.cache.get_or_compute(key, rows["id"].tolist(), encode,
                                                       "text" if is_tr else "array",
                                                       chunk=max(adapter.batch_size, 64), progress=bar.update)
@@ -568,17 +569,3 @@ def _sample_for_map(emb: np.ndarray, classes: np.ndarray, langs: np.ndarray, mod
     keep = np.array(keep, dtype=np.int64)
     return {"embeddings": emb[keep].astype(np.float16), "semantic_id": classes[keep], "lang": langs[keep],
             "modality": modality[keep], "text": np.array([texts[i] for i in keep], dtype=str)}
-
-
-class _NullBar:
-    def update(self, n: int = 1) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def _bar(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return _NullBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="img", leave=False, file=sys.stderr)

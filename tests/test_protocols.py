@@ -1,5 +1,4 @@
 """Within- and cross-language protocols on a rendered dataset with a declared lexicon."""
-import pandas as pd
 import pytest
 
 from bench.dataset import Dataset, write_dataset

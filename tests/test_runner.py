@@ -1,7 +1,5 @@
 """Runs end to end: resume, failures, unavailable adapters, a crash midway, bad images."""
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys

@@ -18,7 +18,6 @@ review lives in ``lexicon_overrides.csv`` next to this file and is applied on ev
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import gzip
 import json

@@ -28,6 +28,7 @@ from bench.lexicon import BUILTIN_LEXICON, Lexicon
 from bench.textnorm import normalize
 
 from . import hwdb, iam
+from bench.progress import progress_bar
 
 IMPORTER_VERSION = 1
 LEXICON_NAME = "lexicon.csv"
@@ -92,7 +93,7 @@ def import_iam(src: str | Path, out: str | Path, opts: ImportOptions) -> Path:
     words = list(iam.read_words_txt(layout.words_txt, keep_err=opts.keep_err))
     with _staging(out, opts.append) as stage:
         rows, missing, not_in_lex = [], 0, 0
-        bar = _bar(len(words), "IAM words", opts.progress)
+        bar = progress_bar(len(words), "IAM words", opts.progress, unit="word")
         for w in words:
             bar.update()
             sid, text = matcher.match(w.text)
@@ -136,7 +137,7 @@ def import_hwdb(srcs: Iterable[str | Path], out: str | Path, opts: ImportOptions
     matcher = LexiconMatcher.build(lexicon, "zh")
     with _staging(out, opts.append) as stage:
         rows, not_in_lex = [], 0
-        bar = _bar(len(sources), "HWDB files", opts.progress)
+        bar = progress_bar(len(sources), "HWDB files", opts.progress, unit="file")
         for src in sources:
             bar.update()
             (stage / "images" / "hwdb" / src.stem).mkdir(parents=True)
@@ -270,17 +271,3 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def _warn(msg: str) -> None:
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-class _NullBar:
-    def update(self, n: int = 1) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def _bar(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return _NullBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, mininterval=0.5)
