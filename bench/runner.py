@@ -355,16 +355,19 @@ class Runner:
 
     # ------------------------------------------------------------------------------------------
     def _latency_images(self) -> list:
-        images = []
+        """Up to ``latency_samples`` readable images of the first split, spread evenly over languages."""
+        n = self.cfg.latency_samples
         rows = self.ds.select(self.splits[0])
-        for rel in rows.groupby("lang", sort=True).head(self.cfg.latency_samples)["path"]:
+        if n <= 0 or rows.empty:
+            return []
+        picked = rows.groupby("lang", sort=True).head(-(-n // rows["lang"].nunique()))
+        images = []
+        for rel, lang in zip(picked["path"], picked["lang"]):
             try:
-                images.append((self.ds.load_image(rel), rows.loc[rows["path"] == rel, "lang"].iloc[0]))
+                images.append((self.ds.load_image(rel), lang))
             except ImageLoadError:
                 continue
-            if len(images) >= self.cfg.latency_samples:
-                break
-        return images
+        return images[:n]
 
     def _latency(self, adapter: Adapter) -> dict:
         """Median ms per image at batch 1 after 3 warm-up calls, with threads and device."""
