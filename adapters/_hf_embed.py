@@ -7,6 +7,7 @@ the tests can check them without a model. Heavy imports stay inside functions.
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -141,13 +142,13 @@ class HFEmbeddingAdapter(EmbeddingAdapter):
     def encode_texts(self, texts: Sequence[str], lang: str) -> np.ndarray:
         return self._run(lambda batch: self.embed_texts(batch, lang), texts)
 
+    @abstractmethod
     def embed_images(self, images: list) -> Any:
         """One batch of RGB PIL images -> (B, D) torch tensor (not yet normalized)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def embed_texts(self, texts: list[str], lang: str) -> Any:
         """One batch of words -> (B, D) torch tensor (not yet normalized)."""
-        raise NotImplementedError
 
     def close(self) -> None:
         for attr in ("model", "processor", "tokenizer"):

@@ -7,6 +7,7 @@ workers can render in parallel.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Hashable, Sequence
@@ -30,13 +31,14 @@ class Item:
         return self.semantic_id if self.semantic_id >= 0 else ("text", self.lang, self.text)
 
 
-class Source:
+class Source(ABC):
     """Base: items plus a deterministic loader."""
 
     items: list[Item]
 
+    @abstractmethod
     def load(self, i: int, seed: int) -> Image.Image:
-        raise NotImplementedError
+        """Image of item ``i``, rendered or read deterministically from ``seed``."""
 
     def describe(self) -> str:
         return type(self).__name__

@@ -40,8 +40,6 @@ def test_chinese_ood_is_not_a_copy_of_training_fonts():
 
 def _tiny_lexicon(path: Path, n: int = 6) -> Path:
     src = builtin.LEXICON
-    if not src.is_file():
-        pytest.skip("bench/data/lexicon.csv not built yet")
     with src.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         rows = [r for r in reader if all(r.get(l) for l in builtin.LANGS)][:n]
@@ -78,8 +76,6 @@ def test_tiny_build_is_a_valid_dataset_and_is_reused(tmp_path, monkeypatch):
 
 
 def test_default_plan_follows_table_1():
-    if not builtin.LEXICON.is_file():
-        pytest.skip("bench/data/lexicon.csv not built yet")
     rows = builtin.plan(1.0)
     count = {}
     for r in rows:
