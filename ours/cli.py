@@ -37,9 +37,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg["device"] = args.device
     if args.manifest:
         cfg["stage2"]["source"] = {"kind": "manifest", "manifest": args.manifest, "split": args.manifest_split}
+    if args.batch_size:
+        cfg["batch_size"] = args.batch_size
+    if args.lr:
+        cfg["stage1"]["lr"] = args.lr
+        cfg["stage2"]["lr"] = args.lr / 10
     out = Path(args.out) if args.out else DEFAULT_RUNS / cfg["name"]
-    if out.joinpath("ckpt", "state.json").is_file() and not args.resume and not args.restart:
+    started = out.joinpath("ckpt", "state.json").is_file()
+    if started and not args.resume and not args.restart:
         raise BenchError(f"{out} already holds a run: pass --resume to continue it or --restart to start over")
+    if args.budget_minutes and not (started and args.resume):  # a resumed run keeps its resolved counts
+        from .train import fit_to_budget
+
+        cfg = fit_to_budget(cfg, 60 * args.budget_minutes)
+        print(f"budget {args.budget_minutes} min: {json.dumps(cfg['budget'])}; "
+              f"stage 1 {cfg['stage1']['images']:,} images, stage 2 {cfg['stage2']['images']:,}", file=sys.stderr)
     run = train(cfg, out, resume=args.resume, progress=not args.quiet)
     print(run)
     if args.publish:
@@ -132,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when present)")
     t.add_argument("--manifest", help="stage 2 on real data: a dataset folder with manifest.csv")
     t.add_argument("--manifest-split", default="train", help="split of --manifest to fine-tune on")
+    t.add_argument("--budget-minutes", type=float, metavar="MIN",
+                   help="fit both stages into MIN minutes on this machine: a short probe of rendering and "
+                        "step speed sets the image counts (kept in the run's config.json)")
+    t.add_argument("--batch-size", type=int, help="override the config's batch size")
+    t.add_argument("--lr", type=float, help="override stage 1's learning rate (stage 2 gets a tenth)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--publish", metavar="DIR", help="afterwards, copy the checkpoints to DIR (e.g. ours/checkpoints)")
     t.set_defaults(func=_cmd_train)

@@ -117,35 +117,69 @@ class FrozenCache:
 class TextTower(nn.Module):
     """Encoder (bottom frozen) -> mean pool -> Linear to ``dim`` -> L2 normalize."""
 
-    def __init__(self, cfg: TextTowerConfig, encoder=None, tokenizer=None) -> None:
+    def __init__(self, cfg: TextTowerConfig, encoder=None, tokenizer=None, hidden_size: int | None = None) -> None:
+        """``hidden_size`` without an encoder makes an all-frozen tower lazy: it runs from its cache
+        alone and loads the base encoder only for a text the cache lacks (a training machine without
+        the encoder's weights can train the projector from a shipped cache)."""
         super().__init__()
         self.cfg = cfg
-        if encoder is None:
+        lazy = encoder is None and hidden_size is not None and cfg.trainable_layers == 0
+        if encoder is None and not lazy:
             encoder, tokenizer = load_encoder(cfg.encoder)
+        self.tokenizer = tokenizer
+        self.encoder = None
+        self.layers: list = []
+        self.n_trainable = 0
+        self.n_frozen = 0
+        self.top = nn.ModuleList()
+        if lazy:
+            hidden = int(hidden_size)
+        else:
+            self._attach(encoder, tokenizer)
+            hidden = encoder.config.hidden_size if hasattr(encoder.config, "hidden_size") else encoder.config.dim
+        self.proj = nn.Linear(hidden, cfg.dim)
+        if cfg.prefix is None:
+            name = (cfg.encoder + " " + str(getattr(getattr(encoder, "config", None), "_name_or_path", ""))).lower()
+            self.prefix = "query: " if "e5" in name else ""
+        else:
+            self.prefix = cfg.prefix
+        self.cache = FrozenCache()
+
+    def _attach(self, encoder, tokenizer) -> None:
         self.tokenizer = tokenizer
         self.encoder = encoder
         for p in self.encoder.parameters():
             p.requires_grad_(False)
         self.layers = layer_list(encoder)
         n = len(self.layers)
-        self.n_trainable = max(0, min(cfg.trainable_layers, n))
+        self.n_trainable = max(0, min(self.cfg.trainable_layers, n))
         self.n_frozen = n - self.n_trainable
         self.top = nn.ModuleList(list(self.layers)[self.n_frozen:])
         for p in self.top.parameters():
             p.requires_grad_(True)
-        hidden = encoder.config.hidden_size if hasattr(encoder.config, "hidden_size") else encoder.config.dim
-        self.proj = nn.Linear(hidden, cfg.dim)
-        if cfg.prefix is None:
-            name = (cfg.encoder + " " + str(getattr(encoder.config, "_name_or_path", ""))).lower()
-            self.prefix = "query: " if "e5" in name else ""
-        else:
-            self.prefix = cfg.prefix
-        self.cache = FrozenCache()
+        if self.training is False:
+            self.encoder.eval()
+
+    def _ensure_encoder(self) -> None:
+        """Load the base encoder of a lazy tower (first uncached text)."""
+        if self.encoder is None:
+            encoder, tokenizer = load_encoder(self.cfg.encoder)
+            self._attach(encoder.to(self.proj.weight.device), tokenizer)
+            self.encoder.eval()
+
+    @property
+    def cache_key(self) -> str:
+        """Identity of the frozen part's outputs (an all-frozen tower's outputs do not depend on depth)."""
+        import json
+
+        depth = "all" if self.n_trainable == 0 else self.n_frozen
+        return json.dumps([self.cfg.encoder, depth, self.prefix, self.cfg.max_length])
 
     def train(self, mode: bool = True) -> "TextTower":
         """Frozen layers stay in eval mode (no dropout), so cached outputs equal fresh ones."""
         super().train(mode)
-        self.encoder.eval()
+        if self.encoder is not None:
+            self.encoder.eval()
         self.top.train(mode)
         return self
 
@@ -158,6 +192,9 @@ class TextTower(nn.Module):
     def frozen_part(self, texts: list[str], batch_size: int = 256) -> list[torch.Tensor]:
         """Per text: (L, H) hidden states after the frozen layers, or the (H,) pooled output if all frozen."""
         out: list[torch.Tensor] = []
+        if not texts:
+            return out
+        self._ensure_encoder()
         dev = self.proj.weight.device
         for i in range(0, len(texts), batch_size):
             enc = self._tokenize(texts[i:i + batch_size])

@@ -215,10 +215,6 @@ def load_optimizer_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.
 
 
 # ----------------------------------------------------------------------------- text cache on disk
-def _cache_key(tower: TextTower) -> str:
-    return json.dumps([tower.cfg.encoder, tower.n_frozen, tower.prefix, tower.cfg.max_length])
-
-
 def load_text_cache(tower: TextTower, path: Path) -> None:
     from safetensors.torch import load_file
     from safetensors import safe_open
@@ -227,12 +223,27 @@ def load_text_cache(tower: TextTower, path: Path) -> None:
         return
     with safe_open(str(path), "pt") as f:
         meta = f.metadata() or {}
-    if meta.get("key") != _cache_key(tower):
+    if meta.get("key") != tower.cache_key:
         return
     texts = json.loads(meta["texts"])
     tensors = load_file(str(path))
     for i, t in enumerate(texts):
         tower.cache.store[t] = tensors[str(i)]
+
+
+def cached_text_tower(cfg: dict, path: Path) -> TextTower | None:
+    """An all-frozen text tower that runs from ``path`` without loading its encoder (None otherwise)."""
+    from safetensors import safe_open
+
+    text_cfg = _dc(TextTowerConfig, cfg["text"])
+    if text_cfg.trainable_layers != 0 or not path.is_file():
+        return None
+    with safe_open(str(path), "pt") as f:
+        keys = list(f.keys())
+        if not keys:
+            return None
+        hidden = f.get_slice(keys[0]).get_shape()[-1]
+    return TextTower(text_cfg, hidden_size=int(hidden))
 
 
 def save_text_cache(tower: TextTower, path: Path) -> None:
@@ -241,7 +252,7 @@ def save_text_cache(tower: TextTower, path: Path) -> None:
     texts = sorted(tower.cache.store)
     tensors = {str(i): tower.cache.store[t].contiguous() for i, t in enumerate(texts)}
     tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata={"key": _cache_key(tower), "texts": json.dumps(texts, ensure_ascii=False)})
+    save_file(tensors, str(tmp), metadata={"key": tower.cache_key, "texts": json.dumps(texts, ensure_ascii=False)})
     tmp.replace(path)
 
 
@@ -272,6 +283,71 @@ def _workers(cfg: dict, device: torch.device) -> int:
         n = os.cpu_count() or 1
         return max(1, n - 1) if device.type == "cuda" else (1 if n >= 2 else 0)
     return int(w)
+
+
+def probe_rates(cfg: dict, seconds: float = 10.0) -> dict[str, float]:
+    """Images per second this machine sustains: rendering (the run's DataLoader workers) and training
+    steps (image tower and CTC head, forward and backward, on the run's device). Worker start-up is
+    counted in, so the rendering rate errs low."""
+    cfg = load_config(cfg)
+    device = pick_device(cfg)
+    words, ids = lexicon_words(cfg)
+    source = make_source(cfg["stage1"]["source"], words, ids, 1)
+    sampler = SemanticBatchSampler([it.group for it in source.items], [it.lang for it in source.items],
+                                   cfg["batch_size"], cfg["instances"], seed=cfg["seed"])
+    loader = torch.utils.data.DataLoader(RenderDataset(source), batch_sampler=StepBatches(sampler, 0, 10 ** 6, cfg["seed"], 1),
+                                         collate_fn=collate, num_workers=_workers(cfg, device))
+    n, t0 = 0, time.time()
+    for x, _ in loader:
+        n += len(x)
+        if time.time() - t0 > seconds:
+            break
+    render = n / (time.time() - t0)
+    del loader
+    model = OursModel(_dc(ImageTowerConfig, cfg["image"]), charset=make_charset(words)).to(device)
+    model.image.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x = torch.randn(cfg["batch_size"], 1, model.image.cfg.height, model.image.cfg.width, device=device)
+    x = x.contiguous(memory_format=torch.channels_last)
+    timed, t0 = 0, 0.0
+    for k in range(13):
+        if k == 3:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.time()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and cfg.get("bf16", True)):
+            z, mid = model.image.forward_train(x)
+            loss = z.float().square().mean() + model.ctc(mid).float().square().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        timed += len(x) if k >= 3 else 0
+        if k >= 3 and device.type != "cuda" and time.time() - t0 > seconds:
+            break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return {"render_img_per_s": round(render, 1), "step_img_per_s": round(timed / (time.time() - t0), 1),
+            "workers": _workers(cfg, device), "device": _device_name(device)}
+
+
+def fit_to_budget(cfg: dict | str | Path, seconds: float, probe_s: float = 10.0, overhead_s: float = 45.0,
+                  margin: float = 0.85) -> dict:
+    """The config with both stages' image counts set so the run fits in ``seconds`` on this machine.
+
+    The two stages keep the config's ratio of images; ``overhead_s`` covers loader start-up, anchors
+    and the end-of-stage evaluations. The probe and the resolved counts are recorded in the config
+    (``budget``), so the run itself stays a pure function of its config.
+    """
+    cfg = load_config(cfg)
+    rates = probe_rates(cfg, probe_s)
+    rate = margin * min(rates["render_img_per_s"], rates["step_img_per_s"])
+    total = max(cfg["batch_size"], int(rate * max(1.0, seconds - overhead_s - 2 * probe_s)))
+    s1, s2 = cfg["stage1"].get("images") or 0, cfg["stage2"].get("images") or 0
+    share2 = s2 / (s1 + s2) if s1 + s2 else 0.0
+    cfg["stage2"]["images"] = int(total * share2) if s2 else 0
+    cfg["stage1"]["images"] = total - cfg["stage2"]["images"]
+    cfg["budget"] = {"seconds": seconds, "probe": rates, "img_per_s_assumed": round(rate, 1)}
+    return cfg
 
 
 def _read_state(run: Path) -> dict | None:
@@ -378,19 +454,23 @@ def train(cfg: dict | str | Path, run_dir: str | Path, resume: bool = True,
     (run / "config.json").write_text(json.dumps(cfg, indent=1, ensure_ascii=False), encoding="utf-8")
 
     device = pick_device(cfg)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
     if device.type == "cpu":  # pinned threads: the rendering workers get their own cores
         threads = cfg["threads"]
         if threads == "auto":
             threads = max(1, (os.cpu_count() or 1) - _workers(cfg, device))
         torch.set_num_threads(int(threads))
     words, ids = lexicon_words(cfg)
-    model = build_model(cfg, words, text_tower)
+    cache_path = run / "text_cache.safetensors"
+    model = build_model(cfg, words, text_tower or cached_text_tower(cfg, cache_path))
     loss_cfg = _dc(LossConfig, cfg["loss"])
     tower = model.text
     assert tower is not None
-    load_text_cache(tower, run / "text_cache.safetensors")
+    load_text_cache(tower, cache_path)
     n_cached = len(tower.cache)
-    tower.fill_cache([w for ws in words.values() for w in ws])
+    # the anchor vocabulary too: a run folder's cache then lets a machine without the encoder train
+    tower.fill_cache([w for ws in words.values() for w in ws] + [w for ws in anchor_vocab(cfg)[0].values() for w in ws])
     if len(tower.cache) != n_cached:
         save_text_cache(tower, run / "text_cache.safetensors")
     model.to(device)
@@ -640,7 +720,7 @@ def _progress(enabled: bool, total: int, first: int, desc: str):
 def _strip(cfg: dict) -> dict:
     """Config fields that may change between resumes without changing the run."""
     c = copy.deepcopy(cfg)
-    for k in ("threads", "workers", "checkpoint_every_s", "log_every", "device"):
+    for k in ("threads", "workers", "checkpoint_every_s", "log_every", "device", "budget"):
         c.pop(k, None)
     return c
 
