@@ -97,9 +97,18 @@ class _OursBase(EmbeddingAdapter):
                 "checkpoint_meta": self.model.meta}
 
     def cache_key(self) -> str:
-        st = (self.folder / "model.safetensors").stat() if hasattr(self, "folder") else None
-        stamp = f"{st.st_size}:{int(st.st_mtime)}" if st else "unloaded"
-        return f"{self.card.name}@{stamp}:{self.onnx_file or 'torch'}"
+        """Content hash of the files that make the outputs: the checkpoint (anchors) and the ONNX model run."""
+        if not hasattr(self, "folder"):
+            return f"{self.card.name}@unloaded"
+        if getattr(self, "_stamp", None) is None:
+            import hashlib
+
+            h = hashlib.sha256()
+            for name in ("model.safetensors", self.onnx_file):
+                if name and (self.folder / name).is_file():
+                    h.update((self.folder / name).read_bytes())
+            self._stamp = h.hexdigest()[:16]
+        return f"{self.card.name}@{self._stamp}:{self.onnx_file or 'torch'}"
 
 
 def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: str | None = None) -> AdapterCard:

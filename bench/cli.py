@@ -102,6 +102,7 @@ def _run_config(args: argparse.Namespace):
     cfg.allow_download, cfg.trust_remote_code = args.allow_download, args.trust_remote_code
     cfg.model_paths = {**cfg.model_paths, **dict(args.model_path)}
     cfg.use_cache = not args.no_cache
+    cfg.redo = _csv(args.redo) if args.redo else []
     cfg.latency_samples = args.latency_samples
     cfg.progress = not args.no_progress
     cfg.executor, cfg.address = args.executor, args.address
@@ -206,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run with its settings")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached adapter outputs")
+    p.add_argument("--redo", metavar="ADAPTERS",
+                   help="run these adapters' finished jobs again (e.g. after retraining or re-exporting a model); "
+                        "other adapters still resume")
     p.add_argument("--latency-samples", type=int, default=20)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="do not print the summary tables")

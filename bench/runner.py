@@ -72,6 +72,8 @@ class RunConfig:
     address: str | None = None  # Ray cluster address; None starts a local cluster
     job_timeout: float | None = None  # seconds per unit on Ray (overrides the card's timeout_s)
     max_retries: int = 1  # Ray retries of a unit that raised, died or timed out
+    redo: list[str] = field(default_factory=list)  # adapters whose finished jobs are run again (a retrained model)
+    labels: dict[str, Any] = field(default_factory=dict)  # free-form provenance kept in the manifest (e.g. an ablation variant)
 
     def identity(self, ds: Dataset) -> dict[str, Any]:
         """The fields that make two invocations the same run (adapters and splits may be added)."""
@@ -161,8 +163,9 @@ class Runner:
         self.cache = OutputCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache)
         self.splits = self._resolve_splits()
         self.adapter_names = registry.resolve(cfg.adapters)
-        for name in cfg.model_paths:
+        for name in [*cfg.model_paths, *cfg.redo]:
             registry.get(name)
+        self._redo = set(cfg.redo)  # consumed as each adapter's jobs are redone
         self.tasks = {s: tasks_for(self.ds, s, cfg.langs, cfg.cross) for s in self.splits}
 
     def _resolve_splits(self) -> list[str]:
@@ -269,8 +272,9 @@ class Runner:
         return jobs
 
     def _pending(self, cls: type[Adapter], unit: Unit | None = None) -> list[Job]:
+        redo = cls.card.name in self._redo
         return [j for j in self.jobs_for(cls) if (unit is None or unit.covers(j))
-                and not self.store.is_done(j.name, j.split, j.key)]
+                and (redo or not self.store.is_done(j.name, j.split, j.key))]
 
     def _options(self, name: str) -> AdapterOptions:
         mp = self.cfg.model_paths.get(name)
@@ -304,12 +308,14 @@ class Runner:
             log(f"{label}: loading")
             adapter.ensure_loaded()
             record["params"] = adapter.num_parameters()
-            if latency or (latency is None and "latency_ms" not in record):
+            if latency or (latency is None and ("latency_ms" not in record or name in self._redo)):
                 record.update(self._latency(adapter))
             record.update({"status": "loaded", "reason": ""})
             self.store.update_adapter(name, record)
             self._write_variant_records(cls, record)
             self._run_jobs(adapter, pending, record)
+            if unit is None:
+                self._redo.discard(name)
             notes = adapter.run_notes()
             if notes:
                 record["run_notes"] = notes

@@ -13,18 +13,7 @@ from bench.errors import BenchError
 
 DEFAULT_RUNS = Path("runs")
 
-# Table 5 of the paper (which losses are on), then our additions on top of the full paper model.
-# Each variant is trained with both stages; stage1/ is its "w/o fine-tuning" row.
-_PAPER = {"ctc": False, "lexicon": 0.0}
-ABLATIONS: dict[str, dict] = {
-    "i2t": {"i2t": True, "t2i": False, "sca": False, **_PAPER},
-    "i2t+t2i": {"i2t": True, "t2i": True, "sca": False, **_PAPER},
-    "i2t+sca": {"i2t": True, "t2i": False, "sca": True, **_PAPER},
-    "i2t+t2i+sca": {"i2t": True, "t2i": True, "sca": True, **_PAPER},
-    "+ctc": {"i2t": True, "t2i": True, "sca": True, "ctc": True, "lexicon": 0.0},
-    "+lexicon": {"i2t": True, "t2i": True, "sca": True, "ctc": False, "lexicon": 1.0},
-    "+ctc+lexicon": {"i2t": True, "t2i": True, "sca": True, "ctc": True, "lexicon": 1.0},
-}
+from .ablation import ABLATIONS  # noqa: E402 - re-exported for callers of the CLI module
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -71,13 +60,13 @@ def publish(run: Path, dest: Path, onnx: bool = True) -> list[Path]:
             continue
         target = dest / name
         target.mkdir(parents=True, exist_ok=True)
-        for f in ("model.safetensors", "config.json", "MODEL_CARD.md"):
+        for f in ("model.safetensors", "config.json", "train_config.json", "MODEL_CARD.md"):
             if (src / f).is_file():
                 shutil.copy2(src / f, target / f)
         for f in ("loss.png", "log.csv", "metrics.json"):
             if (run / f).is_file():
                 shutil.copy2(run / f, target / f)
-        if onnx:
+        if onnx and name == "ours":  # the ONNX adapters (ours-onnx, ours-int8) read only this one
             from .export import export
 
             export(target, target)
@@ -103,6 +92,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_ablate(args: argparse.Namespace) -> int:
+    from . import ablation
     from .train import load_config, train
 
     base = load_config(args.config)
@@ -113,21 +103,20 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     if unknown:
         raise BenchError(f"unknown ablation variant(s) {unknown}; choose from {', '.join(ABLATIONS)}")
     root = Path(args.out) if args.out else DEFAULT_RUNS / f"ablate-{base['name']}"
-    rows = []
+    results = Path(args.results_dir)
     for name in names:
-        cfg = json.loads(json.dumps(base))
-        cfg["loss"] = {**cfg["loss"], **ABLATIONS[name]}
-        cfg["name"] = f"{base['name']}-{name}"
-        run = train(cfg, root / name.replace("+", "_").strip("_"), resume=True, progress=not args.quiet)
-        metrics = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}
-        for stage, label in (("stage1", "w/o fine-tuning"), ("stage2", "fine-tuned")):
-            m = metrics.get(stage, {})
-            rows.append({"variant": name, "stage": label, **ABLATIONS[name], "checkpoint": str(run / stage),
-                         **{k: v for k, v in m.items() if k.startswith("acc1_") and "2" not in k[5:]}})
-    (root / "ablation.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
-    for r in rows:
-        print(json.dumps(r, ensure_ascii=False))
-    print(f"checkpoints under {root}; evaluate them with the harness (bench run) for Table 5", file=sys.stderr)
+        run = train(ablation.variant_config(base, name), root / ablation.slug(name), resume=True,
+                    progress=not args.quiet)
+        ablation.evaluate_variant(run, name, base["name"], results, split=args.split, dataset=args.dataset,
+                                  limit=args.limit, progress=not args.quiet, argv=sys.argv)
+    table = ablation.ablation_table(results, base["name"], names, args.split)
+    if table.empty:
+        raise BenchError(f"no finished variant runs under {results}")
+    for path in ablation.write_ablation_table(table, results):
+        print(path)
+    from bench.tables import to_markdown
+
+    print(to_markdown(table))
     return 0
 
 
@@ -164,14 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint", help="an inference checkpoint folder (e.g. runs/quick/stage2)")
     e.add_argument("--out", help="output folder (default: the checkpoint folder)")
     e.add_argument("--no-int8", action="store_true")
-    e.add_argument("--calib", type=int, default=128, help="rendered calibration images for int8")
+    e.add_argument("--calib", type=int, default=512, help="rendered calibration images for int8")
     e.set_defaults(func=_cmd_export)
 
     a = sub.add_parser("ablate", help="train the Table 5 loss variants at a reduced scale")
     a.add_argument("--config", default="quick")
     a.add_argument("--scale", type=float, default=0.5, help="fraction of the config's images per stage")
     a.add_argument("--variants", nargs="*", help=f"subset of: {', '.join(ABLATIONS)}")
-    a.add_argument("--out", help="folder for the variant runs")
+    a.add_argument("--out", help="folder for the variants' training runs")
+    a.add_argument("--results-dir", default="results/ablation",
+                   help="harness results folder for the variants' evaluation runs and table5_ablation.*")
+    a.add_argument("--split", default="ood", help="split to evaluate on (default ood)")
+    a.add_argument("--dataset", help="manifest folder to evaluate on (default: the built-in benchmark)")
+    a.add_argument("--limit", type=int, help="at most N query images per language (faster, noisier)")
     a.add_argument("--quiet", action="store_true")
     a.set_defaults(func=_cmd_ablate)
     return p

@@ -49,24 +49,34 @@ class _Calibration:
         pass
 
 
+# Activation ranges: the 99.999th percentile of calibration activations instead of min/max, and the
+# 1-channel stem convolution kept in float. Chosen on the in-domain split (1,200 images, shipped
+# checkpoint): Acc@1 fp32 0.982; int8 min/max 0.923; percentile 99.99 0.958; 99.999 0.970 (this);
+# 99.9 0.900; min/max without the stem 0.968. The OOD split agreed (0.773 fp32 -> 0.756 with this).
+CALIB_PERCENTILE = 99.999
+
+
 def quantize_int8(fp32_path: str | Path, out_path: str | Path, calib_images: np.ndarray,
-                  batch_size: int = 16) -> Path:
+                  batch_size: int = 16, percentile: float = CALIB_PERCENTILE, float_stem: bool = True) -> Path:
     """Static int8 QDQ, per-channel weights, calibrated on (N, 1, H, W) float32 inputs."""
+    import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     fp32_path, out_path = Path(fp32_path), Path(out_path)
     pre = out_path.with_name(out_path.stem + ".pre.onnx")
     quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+    convs = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type == "Conv"]
     batches = [calib_images[i:i + batch_size].astype(np.float32) for i in range(0, len(calib_images), batch_size)]
     quantize_static(str(pre), str(out_path), _Calibration(batches), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax)
+                    calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": percentile},
+                    nodes_to_exclude=convs[:1] if float_stem else [])
     pre.unlink(missing_ok=True)
     return out_path
 
 
-def calibration_images(model: OursModel, n: int = 128, seed: int = 0,
+def calibration_images(model: OursModel, n: int = 512, seed: int = 0,
                        render: Callable[[str, str, int], object] | None = None) -> np.ndarray:
     """Preprocessed calibration inputs: anchor-table words rendered by training writers."""
     import random
@@ -117,7 +127,7 @@ class OnnxImageEncoder:
 
 
 def export(checkpoint: str | Path, out_dir: str | Path | None = None, int8: bool = True,
-           calib: int = 128, render: Callable | None = None) -> dict[str, Path]:
+           calib: int = 512, render: Callable | None = None) -> dict[str, Path]:
     """Write image_fp32.onnx (+ image_int8.onnx) next to the checkpoint (or in out_dir)."""
     model = load_checkpoint(checkpoint)
     ck = Path(checkpoint)

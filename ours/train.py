@@ -631,6 +631,7 @@ def finish_stage(model: OursModel, run: Path, stage: int, words: dict, ids: dict
     model.eval()
     model.build_anchors(*anchor_vocab(cfg))
     out = save_checkpoint(model, run / f"stage{stage}")
+    (out / "train_config.json").write_text(json.dumps(cfg, indent=1, ensure_ascii=False), encoding="utf-8")
     ev = cfg.get("eval") or {}
     if ev.get("per_lang"):
         try:
@@ -656,7 +657,8 @@ def write_model_card(folder: Path, model: OursModel, cfg: dict, stage: int) -> N
     ev = m.get(f"quick_eval_stage{stage}", {})
     lines = [
         f"# ours ({'fine-tuned, stage 2' if stage == 2 else 'w/o fine-tuning, stage 1'})", "",
-        f"- config: `{cfg.get('name')}` (seed {cfg['seed']}); full config in the run folder's config.json",
+        f"- config: `{cfg.get('name')}` (seed {cfg['seed']}); the full resolved config is train_config.json",
+        f"- reproduce: {reproduce_command(cfg)}",
         f"- data: {'; '.join(f'stage {k}: {v}' for k, v in sorted(m.get('stage_data', {}).items()))}",
         f"- images seen: {m.get('images_seen', 0):,}; wall time: {m.get('wall_s', 0) / 60:.1f} min",
         f"- hardware: {m.get('device')}, {m.get('threads')} threads",
@@ -672,6 +674,18 @@ def write_model_card(folder: Path, model: OursModel, cfg: dict, stage: int) -> N
         "Benchmark numbers come from `bench run` on the built-in splits.",
     ]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def reproduce_command(cfg: dict) -> str:
+    """The command that retrains this run (a budgeted run names its probe-resolved image counts)."""
+    cmd = f"`ours train --config {cfg.get('name')}`"
+    if cfg.get("budget"):
+        b = cfg["budget"]
+        cmd = (f"`ours train --config {cfg.get('name')} --budget-minutes {b['seconds'] / 60:g}` on "
+               f"{b['probe'].get('device')} with {b['probe'].get('workers')} rendering workers; the probe resolved "
+               f"it to {cfg['stage1']['images']:,} + {cfg['stage2']['images']:,} images, and "
+               f"`ours train --config train_config.json` repeats exactly that")
+    return cmd
 
 
 def quick_eval(model: OursModel, words: dict, ids: dict, split: str, per_lang: int, seed: int) -> dict:

@@ -64,3 +64,25 @@ def test_missing_checkpoint_is_unavailable_with_the_fix(tmp_path):
 
     status = Ours.availability(AdapterOptions(model_path=tmp_path / "nothing"))
     assert not status.ok and "ours train --config default" in status.reason
+
+
+def test_output_cache_key_follows_the_files_each_variant_runs(checkpoint, tmp_path):
+    """A re-exported ONNX model must not reuse cached outputs of the previous one (and vice versa)."""
+    import shutil
+
+    from bench.adapter import AdapterOptions
+    from adapters.ours import Ours, OursInt8
+
+    folder = tmp_path / "ck"
+    shutil.copytree(checkpoint, folder)
+    (folder / "image_int8.onnx").write_bytes(b"first export")
+
+    def key(cls):
+        ad = cls(AdapterOptions(model_path=folder))
+        ad.folder = folder  # what load() sets; no model needed to name the outputs
+        return ad.cache_key()
+
+    torch_key, int8_key = key(Ours), key(OursInt8)
+    (folder / "image_int8.onnx").write_bytes(b"second export")
+    assert key(OursInt8) != int8_key
+    assert key(Ours) == torch_key  # the torch variant does not run the ONNX file

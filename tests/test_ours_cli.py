@@ -9,4 +9,5 @@ def test_parser_and_user_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("ours: error:") and err.count("\n") == 1
     assert main(["ablate", "--variants", "nope", "--out", str(tmp_path / "a")]) == 2
+    assert "unknown ablation variant" in capsys.readouterr().err
     assert {"i2t", "i2t+t2i+sca"} <= set(ABLATIONS)

@@ -140,3 +140,58 @@ def test_frozen_tower_lexicon_softmax_path_and_manifest_source(tmp_path):
     ms = ManifestSource(tmp_path, "train")
     assert [it.text for it in ms.items] == ["dog", "perro"] and ms.load(1, 0).mode == "L"
     assert ManifestSource(tmp_path, "test").items[0].group == ("text", "es", "gato")
+
+
+def test_all_frozen_tower_trains_from_a_run_cache_without_its_encoder(tmp_path):
+    """A run folder's text cache is enough to train (a GPU host without the encoder's weights); the
+    encoder loads only for a text the cache lacks, and then gives the eager tower's output."""
+    from ours.texttower import TextTower
+    from ours.train import cached_text_tower, load_text_cache, save_text_cache
+
+    eager = _tiny_tower(trainable_layers=0)
+    folder = tmp_path / "enc"
+    eager.encoder.save_pretrained(folder)
+    eager.tokenizer.save_pretrained(folder)
+    eager.cfg.encoder = str(folder)
+    all_words = [w for ws in WORDS.values() for w in ws]
+    eager.fill_cache(all_words)
+    cache = tmp_path / "text_cache.safetensors"
+    save_text_cache(eager, cache)
+
+    cfg = load_config({**CFG, "text": {"encoder": str(folder), "trainable_layers": 0, "prefix": ""}})
+    lazy = cached_text_tower(cfg, cache)
+    assert isinstance(lazy, TextTower) and lazy.encoder is None
+    load_text_cache(lazy, cache)
+    assert len(lazy.cache) == len(all_words)
+    lazy.proj.load_state_dict(eager.proj.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(lazy(["dog", "gato"]), eager(["dog", "gato"]), atol=1e-6)
+    assert lazy.encoder is None  # cached texts never touched the encoder
+    with torch.no_grad():
+        assert torch.allclose(lazy(["cats"]), eager(["cats"]), atol=1e-5)
+    assert lazy.encoder is not None
+
+    # train() builds the lazy tower itself from the run folder's cache; the encoder path then vanishes
+    run = tmp_path / "run"
+    run.mkdir()
+    lazy_cfg = {**cfg, "text": {**cfg["text"], "encoder": str(tmp_path / "gone")}}
+    gone = cached_text_tower(load_config(lazy_cfg), cache)
+    gone.cache.store.update(eager.cache.store)
+    save_text_cache(gone, run / "text_cache.safetensors")
+    out = train(lazy_cfg, run, sources={1: _source()}, progress=False, stop_after_steps=2)
+    assert json.loads((out / "ckpt" / "state.json").read_text())["step"] == 2
+
+
+def test_fit_to_budget_sets_image_counts_from_a_probe():
+    from ours.train import fit_to_budget
+
+    cfg = {**CFG, "batch_size": 8, "text": {"trainable_layers": 0},
+           "stage1": {**CFG["stage1"], "source": {"kind": "synth", "split": "train"}, "images": 900},
+           "stage2": {"images": 100}}
+    fitted = fit_to_budget(cfg, seconds=60, probe_s=0.5, overhead_s=10)
+    probe = fitted["budget"]["probe"]
+    assert probe["render_img_per_s"] > 0 and probe["step_img_per_s"] > 0
+    total = fitted["stage1"]["images"] + fitted["stage2"]["images"]
+    expected = fitted["budget"]["img_per_s_assumed"] * (60 - 10 - 2 * 0.5)
+    assert abs(total - expected) <= 0.01 * expected + 2
+    assert abs(fitted["stage2"]["images"] / total - 0.1) < 0.01

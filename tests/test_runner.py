@@ -63,6 +63,15 @@ def test_resume_skips_finished_jobs(rendered_dataset, tmp_path, with_plugin, mon
     assert _run(args, tmp_path / "r") == 0
     assert calls.read_text().count("\n") == first  # nothing recomputed, not even latency
     assert {k: v["finished"] for k, v in _jobs(tmp_path / "r").items()} == before
+    # --redo reruns that adapter's finished jobs (a retrained model); a later plain run resumes again
+    assert _run([*args, "--redo", "plugin-const"], tmp_path / "r") == 0
+    redone = calls.read_text().count("\n")
+    assert redone > first
+    after = {k: v["finished"] for k, v in _jobs(tmp_path / "r").items()}
+    assert set(after) == set(before) and all(after[k] >= before[k] for k in before)
+    assert _run(args, tmp_path / "r") == 0
+    assert calls.read_text().count("\n") == redone
+    assert _run([*args, "--redo", "no-such-adapter"], tmp_path / "r") == 2
 
 
 def test_failing_and_unavailable_adapters_are_recorded_and_run_goes_on(rendered_dataset, tmp_path, with_plugin):
