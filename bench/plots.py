@@ -121,6 +121,10 @@ def _points(df: pd.DataFrame, xcol: str, ycol: str, filled: bool, unplaced: list
 
 # Offsets (points) tried in order for a label: right, left, above, below, diagonals.
 _OFFSETS = ((5, -3), (-5, -3), (0, 6), (0, -12), (5, 6), (-5, 6), (5, -11), (-5, -11))
+# Farther spots for crowded points (e.g. several variants of one model at the same size), drawn with a
+# thin leader line back to the point.
+_FAR_OFFSETS = ((22, 14), (22, -20), (-22, 14), (-22, -20), (26, 28), (26, -34), (-26, 28), (-26, -34),
+                (30, 42), (30, -48))
 
 
 def _place_labels(ax, points: list[_Point], dpi: float) -> None:
@@ -136,7 +140,7 @@ def _place_labels(ax, points: list[_Point], dpi: float) -> None:
         fs = 7.5 if p.filled or p.ours else 6.5
         w, h = 0.56 * fs * len(p.label) * scale, 1.15 * fs * scale
         best, best_cost = None, None
-        for dx, dy in _OFFSETS:
+        for dx, dy in _OFFSETS + _FAR_OFFSETS:
             x0 = px + dx * scale - (w if dx < 0 else (w / 2 if dx == 0 else 0))
             y0 = py + dy * scale
             box = (x0, y0, x0 + w, y0 + h)
@@ -150,9 +154,11 @@ def _place_labels(ax, points: list[_Point], dpi: float) -> None:
                 break
         dx, dy, box = best
         taken.append(box)
+        far = (dx, dy) in _FAR_OFFSETS
         ax.annotate(p.label, (p.x, p.y), xytext=(dx, dy), textcoords="offset points", fontsize=fs,
                     ha="right" if dx < 0 else ("center" if dx == 0 else "left"), va="bottom",
-                    color="black" if p.filled else "#555555", fontweight="bold" if p.ours else "normal", zorder=5)
+                    color="black" if p.filled else "#555555", fontweight="bold" if p.ours else "normal", zorder=5,
+                    arrowprops=dict(arrowstyle="-", lw=0.5, color="#888888", shrinkA=0, shrinkB=3) if far else None)
 
 
 def figure3(within: pd.DataFrame, reported: pd.DataFrame, split: str, out_dir: Path,
