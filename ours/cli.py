@@ -35,7 +35,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     started = out.joinpath("ckpt", "state.json").is_file()
     if started and not args.resume and not args.restart:
         raise BenchError(f"{out} already holds a run: pass --resume to continue it or --restart to start over")
-    if args.budget_minutes and not (started and args.resume):  # a resumed run keeps its resolved counts
+    if started and args.resume:
+        from .train import budgeted_config
+
+        cfg = budgeted_config(cfg, out)  # a budget-fitted run resumes with the counts it was given
+    elif args.budget_minutes:
         from .train import fit_to_budget
 
         cfg = fit_to_budget(cfg, 60 * args.budget_minutes)

@@ -350,6 +350,21 @@ def fit_to_budget(cfg: dict | str | Path, seconds: float, probe_s: float = 10.0,
     return cfg
 
 
+def budgeted_config(cfg: dict, run: Path) -> dict:
+    """For resuming: the run's saved config if a budget probe resolved its image counts and it is
+    otherwise the same run (the probe's counts, not the config file's, define the run)."""
+    p = Path(run) / "config.json"
+    if not p.is_file():
+        return cfg
+    saved = json.loads(p.read_text(encoding="utf-8"))
+    if not saved.get("budget"):
+        return cfg
+    mine = _strip(cfg)
+    for key in ("stage1", "stage2"):
+        mine[key] = {**mine[key], "images": saved[key].get("images")}
+    return saved if mine == _strip(saved) else cfg
+
+
 def _read_state(run: Path) -> dict | None:
     p = run / "ckpt" / "state.json"
     return json.loads(p.read_text()) if p.is_file() else None

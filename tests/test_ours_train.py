@@ -195,3 +195,18 @@ def test_fit_to_budget_sets_image_counts_from_a_probe():
     expected = fitted["budget"]["img_per_s_assumed"] * (60 - 10 - 2 * 0.5)
     assert abs(total - expected) <= 0.01 * expected + 2
     assert abs(fitted["stage2"]["images"] / total - 0.1) < 0.01
+
+
+def test_a_budget_fitted_run_resumes_with_its_resolved_counts(tmp_path):
+    from ours.train import budgeted_config
+
+    cfg = load_config(CFG)
+    saved = load_config(CFG)
+    saved["stage1"]["images"], saved["stage2"]["images"] = 777, 77
+    saved["budget"] = {"seconds": 60, "probe": {}, "img_per_s_assumed": 15.0}
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert budgeted_config(cfg, tmp_path) == saved
+    other = load_config({**CFG, "batch_size": 16})  # a different run: not silently replaced
+    assert budgeted_config(other, tmp_path) == other
+    (tmp_path / "config.json").write_text(json.dumps(load_config(CFG)))  # no budget: the config as given
+    assert budgeted_config(cfg, tmp_path) == cfg
