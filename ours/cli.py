@@ -120,7 +120,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         print(path)
     from bench.tables import to_markdown
 
-    print(to_markdown(table))
+    print(to_markdown(table, columns=list(table.columns)))
     return 0
 
 
