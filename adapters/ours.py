@@ -138,9 +138,6 @@ class OursInt8(_OursBase):
     onnx_file = "image_int8.onnx"
     requires_modules = ("torch", "safetensors", "onnxruntime")
 
-    def cache_key(self) -> str:
-        return super().cache_key() + ":int8"
-
 
 @register
 class OursOnnx(_OursBase):
@@ -149,6 +146,3 @@ class OursOnnx(_OursBase):
     checkpoint = "ours"
     onnx_file = "image_fp32.onnx"
     requires_modules = ("torch", "safetensors", "onnxruntime")
-
-    def cache_key(self) -> str:
-        return super().cache_key() + ":onnx-fp32"
