@@ -146,3 +146,72 @@ class OursOnnx(_OursBase):
     checkpoint = "ours"
     onnx_file = "image_fp32.onnx"
     requires_modules = ("torch", "safetensors", "onnxruntime")
+
+
+@register
+class OursRead(_OursBase):
+    """Ours plus its character (CTC) head: each gallery word is also scored by how likely the image
+    spells it, fused with the cosine score. Reads words outside the lexicon; a separate row so the
+    paper's method stays the paper's. Cross-language tasks use the cosine alone (an image cannot
+    spell a word of another script)."""
+
+    card = _card("ours-read", "Ours + CTC reading", "The 'ours' checkpoint with its CTC head kept at inference: "
+                 "score = (1-w) log-softmax(cosine / tau) + w log-softmax(CTC log p(word)) over the gallery, "
+                 "within-language; w chosen on the in-domain split.")
+    checkpoint = "ours"
+    top_k: ClassVar[int] = 16  # characters kept per column in the output cache
+    weight: ClassVar[float] = 0.5  # CTC share of the fused score (chosen on the id split, see README)
+
+    @classmethod
+    def check_weights(cls, options) -> Availability:
+        base = super().check_weights(options)
+        if not base.ok:
+            return base
+        from safetensors import safe_open
+
+        folder = checkpoint_dir(cls.checkpoint, options.model_path)
+        with safe_open(str(folder / "model.safetensors"), "np") as f:
+            has_ctc = any(k.startswith("ctc.") for k in f.keys())
+        if not has_ctc:
+            return Availability(False, f"the checkpoint at {folder} has no CTC head; fix: retrain with loss.ctc "
+                                       "(`ours train --init ours/checkpoints/ours ...`) and publish it")
+        return Availability(True)
+
+    def load(self) -> None:
+        super().load()
+        self.dim = self.model.image.cfg.dim
+        self.n_classes = len(self.model.charset) + 1
+        self.scale = float(self.model.temp.scale().detach())
+
+    def encode_images(self, images: Sequence[Any], lang: str) -> np.ndarray:
+        from ours.reading import compact, read_images
+
+        emb, logp = read_images(self.model, list(images), batch_size=self.batch_size)
+        packed = compact(logp, self.top_k).reshape(len(emb), -1)
+        return np.concatenate([l2_normalize(emb), packed], axis=1).astype(np.float32)
+
+    def embeddings(self, image_outputs: np.ndarray) -> np.ndarray:
+        return l2_normalize(np.asarray(image_outputs)[:, : self.dim])
+
+    def similarity(self, image_outputs, gallery_outputs, gallery_texts, query_lang, gallery_lang) -> np.ndarray:
+        from bench.scoring import cosine_matrix
+        from bench.textnorm import normalize_all
+        from ours.reading import expand, fuse, word_logprobs
+
+        out = np.asarray(image_outputs, dtype=np.float32)
+        cos = cosine_matrix(out[:, : self.dim], gallery_outputs)
+        if query_lang != gallery_lang or self.weight <= 0:
+            return cos
+        words = normalize_all(list(gallery_texts))
+        packed = out[:, self.dim:].reshape(len(out), -1, 2 * self.top_k)
+        logp = np.stack([word_logprobs(expand(p, self.n_classes), words, self.model.charset) for p in packed])
+        return fuse(cos, logp, self.scale, self.weight)
+
+    def run_notes(self) -> dict:
+        from ours.model import count_parameters
+
+        return {**super().run_notes(), "ctc_head_parameters": count_parameters(self.model.ctc),
+                "fusion_weight": self.weight, "top_k_per_column": self.top_k}
+
+    def cache_key(self) -> str:
+        return f"{super().cache_key()}:read-k{self.top_k}"

@@ -174,6 +174,18 @@ class EmbeddingAdapter(Adapter):
     def encode_texts(self, texts: Sequence[str], lang: str) -> np.ndarray:
         """(N, D) float32, L2-normalized; ``lang`` is the texts' language."""
 
+    def similarity(self, image_outputs: np.ndarray, gallery_outputs: np.ndarray, gallery_texts: Sequence[str],
+                   query_lang: str, gallery_lang: str) -> np.ndarray:
+        """Query x gallery scores. Cosine, unless a model defines its own (as MTEB lets a model
+        declare its similarity): e.g. a reader that also scores how well an image spells each word."""
+        from .scoring import cosine_matrix
+
+        return cosine_matrix(image_outputs, gallery_outputs)
+
+    def embeddings(self, image_outputs: np.ndarray) -> np.ndarray:
+        """The embedding part of the image outputs (for geometry and maps): all of it by default."""
+        return image_outputs
+
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
     """Row-wise L2 normalization in float32."""

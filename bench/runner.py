@@ -31,7 +31,7 @@ from .dataset import Dataset, ImageLoadError
 from .errors import BenchError
 from .metrics import summarize
 from .protocols import Task, TaskData, build_task, tasks_for
-from .scoring import cosine_matrix, nes_matrix, rank_targets
+from .scoring import nes_matrix, rank_targets
 from .store import RunStore
 from .textnorm import normalize_all
 from .progress import progress_bar
@@ -488,7 +488,7 @@ class Runner:
         emb, cls, langs, modality, texts = [], [], [], [], []
         for lang in sorted(rows["lang"].unique()):
             part = rows[rows["lang"] == lang]
-            emb += [outputs[i] for i in part["id"]]
+            emb += list(adapter.embeddings(np.stack([outputs[i] for i in part["id"]])))
             cls += part["semantic_id"].tolist()
             langs += [lang] * len(part)
             modality += ["image"] * len(part)
@@ -537,7 +537,7 @@ class Runner:
         else:
             emb = np.stack([outputs[sid] for sid in q["id"]])
             gal = self._text_outputs(adapter, td.gallery, td.task.gallery_lang)
-            scores = cosine_matrix(emb, gal)
+            scores = adapter.similarity(emb, gal, td.gallery, td.task.query_lang, td.task.gallery_lang)
             trans = None
         ranks, topk = rank_targets(scores, targets, self.cfg.topk)
         top1 = [td.gallery[t[0]] for t in topk]

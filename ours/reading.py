@@ -1,0 +1,118 @@
+"""Reading with the character (CTC) head: score any word by how likely the image spells it.
+
+Why: the anchor table only knows lexicon words, and the text tower's embedding of an unseen word
+is a guess about its meaning, not its spelling. The CTC head trained beside the image tower reads
+characters from the stride-16 feature map (16 columns for a 64x256 image); the probability that
+those columns spell a word is defined for every word over the head's character set, in or out of
+the lexicon. ``ours-read`` ranks a gallery by that log-probability fused with the cosine score.
+
+Compact form: per column the top ``k`` characters' log-probabilities are kept (the rest of the
+column's probability mass is spread evenly over the other characters), so an image's reading
+costs 2 * columns * k floats in the output cache instead of columns * (charset + 1).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+UNKNOWN_CHAR_LOGP = math.log(1e-4)  # a character outside the head's charset: read as "something"
+
+
+def compact(logp: np.ndarray, k: int) -> np.ndarray:
+    """(N, T, C) log-probs -> (N, T, 2k): top-k log-probs then their character indices (as float)."""
+    k = min(k, logp.shape[-1])
+    idx = np.argsort(-logp, axis=-1)[..., :k]
+    vals = np.take_along_axis(logp, idx, axis=-1)
+    return np.concatenate([vals, idx.astype(np.float32)], axis=-1).astype(np.float32)
+
+
+def expand(packed: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inverse of ``compact`` up to the dropped tail: (T, 2k) -> (T, C) log-probs summing to 1."""
+    k = packed.shape[-1] // 2
+    vals, idx = packed[:, :k].astype(np.float64), packed[:, k:].astype(np.int64)
+    rest = np.clip(1.0 - np.exp(vals).sum(-1), 1e-12, None) / max(1, n_classes - k)
+    out = np.repeat(np.log(rest)[:, None], n_classes, axis=1)
+    np.put_along_axis(out, idx, vals, axis=1)
+    return out.astype(np.float32)
+
+
+def encode_targets(words: Sequence[str], charset: str) -> tuple[list[list[int]], np.ndarray]:
+    """Label ids (blank = 0) of each word's known characters, and how many characters were unknown."""
+    index = {c: i + 1 for i, c in enumerate(charset)}
+    labels, unknown = [], np.zeros(len(words), np.int64)
+    for j, w in enumerate(words):
+        ids = [index[c] for c in w if c in index]
+        unknown[j] = sum(1 for c in w if c not in index and not c.isspace())
+        labels.append(ids)
+    return labels, unknown
+
+
+def min_frames(label: list[int]) -> int:
+    """Columns CTC needs to emit a label sequence: one per character plus a blank between repeats."""
+    return len(label) + sum(1 for a, b in zip(label, label[1:]) if a == b)
+
+
+def word_logprobs(logp: np.ndarray, words: Sequence[str], charset: str) -> np.ndarray:
+    """log p(word | image) under CTC for every word; ``logp`` is one image's (T, C+1) log-probs.
+
+    Words that need more columns than the image has, or have no known character, get -inf;
+    unknown characters are dropped from the label and cost ``UNKNOWN_CHAR_LOGP`` each.
+    """
+    labels, unknown = encode_targets(words, charset)
+    T = logp.shape[0]
+    out = np.full(len(words), -np.inf, dtype=np.float64)
+    ok = [j for j, lab in enumerate(labels) if lab and min_frames(lab) <= T]
+    if ok:
+        lp = torch.from_numpy(np.ascontiguousarray(logp, dtype=np.float32))[:, None, :].expand(T, len(ok), -1)
+        flat = torch.tensor([c for j in ok for c in labels[j]], dtype=torch.long)
+        lengths = torch.tensor([len(labels[j]) for j in ok], dtype=torch.long)
+        nll = F.ctc_loss(lp, flat, torch.full((len(ok),), T, dtype=torch.long), lengths, blank=0,
+                         reduction="none", zero_infinity=False)
+        out[ok] = -nll.double().numpy()
+    return out + unknown * UNKNOWN_CHAR_LOGP
+
+
+def fuse(cosine: np.ndarray, logp: np.ndarray, scale: float, weight: float) -> np.ndarray:
+    """Fused gallery scores: (1 - w) * log-softmax(scale * cosine) + w * log-softmax(CTC log p).
+
+    Both terms are log-probabilities over the gallery, so the weight trades two calibrated
+    opinions; a word CTC cannot spell keeps its cosine term and a large finite penalty.
+    """
+    a = scale * cosine.astype(np.float64)
+    a = a - _logsumexp(a)
+    finite = np.isfinite(logp)
+    b = np.where(finite, logp, -1e4)
+    b = b - _logsumexp(b)
+    return ((1.0 - weight) * a + weight * b).astype(np.float32)
+
+
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    m = x.max(axis=-1, keepdims=True)
+    return m + np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+@torch.inference_mode()
+def read_images(model, images: Sequence, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(embeddings (N, dim), CTC log-probs (N, T, C+1)) of PIL images, from one forward pass each."""
+    from .preprocess import batch as preprocess_batch
+
+    if model.ctc is None:
+        from bench.errors import BenchError
+
+        raise BenchError("this checkpoint has no CTC head (train with loss.ctc and publish it to read words)")
+    model.image.eval()
+    dev = model.temp.log_scale.device
+    embs, lps = [], []
+    for i in range(0, len(images), batch_size):
+        x = preprocess_batch(images[i:i + batch_size], model.image.cfg.height, model.image.cfg.width)
+        x = x.to(dev).contiguous(memory_format=torch.channels_last)
+        z, mid = model.image.forward_train(x)
+        embs.append(z.float().cpu())
+        lps.append(model.ctc(mid).permute(1, 0, 2).float().cpu())
+    if not embs:
+        return np.zeros((0, model.image.cfg.dim), np.float32), np.zeros((0, 0, len(model.charset) + 1), np.float32)
+    return torch.cat(embs).numpy(), torch.cat(lps).numpy()

@@ -1,0 +1,104 @@
+"""Reading words with the CTC head (ours/reading.py) and the ours-read adapter through the harness."""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bench.cli import main  # noqa: E402
+from ours.reading import UNKNOWN_CHAR_LOGP, compact, expand, fuse, min_frames, word_logprobs  # noqa: E402
+from tests.helpers import lexicon_frame  # noqa: E402
+
+# Two columns over classes (blank, a, b): every alignment can be enumerated by hand.
+PROBS = np.array([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2]])
+
+
+def test_ctc_word_probability_matches_the_hand_computed_alignments():
+    lp = np.log(PROBS).astype(np.float32)
+    got = word_logprobs(lp, ["a", "b", "ab", "ba", "aa", "ac"], "ab")
+    # "a": (a,-) + (-,a) + (a,a) = .5*.4 + .2*.4 + .5*.4 = 0.48
+    # "b": (b,-) + (-,b) + (b,b) = .3*.4 + .2*.2 + .3*.2 = 0.22
+    # "ab": (a,b) = .5*.2 = 0.10; "ba": (b,a) = .3*.4 = 0.12
+    # "aa" needs a blank between the repeats: 3 columns, the image has 2 -> impossible
+    # "ac": 'c' is outside the charset: read as "a" plus the unknown-character penalty
+    want = [math.log(0.48), math.log(0.22), math.log(0.10), math.log(0.12), -math.inf,
+            math.log(0.48) + UNKNOWN_CHAR_LOGP]
+    assert np.allclose(got[:4], want[:4], atol=1e-5)
+    assert got[4] == -math.inf
+    assert got[5] == pytest.approx(want[5], abs=1e-5)
+    assert min_frames([1, 1]) == 3 and min_frames([1, 2]) == 2
+
+
+def test_compact_keeps_the_top_characters_and_the_mass_of_the_rest():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(1, 5, 12)) * 3
+    lp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    packed = compact(lp.astype(np.float32), 4)
+    assert packed.shape == (1, 5, 8)
+    back = expand(packed[0], 12)
+    assert np.allclose(np.exp(back).sum(-1), 1.0, atol=1e-5)  # still a distribution per column
+    top = np.argsort(-lp[0], axis=-1)[:, :4]
+    assert np.allclose(np.take_along_axis(back, top, -1), np.take_along_axis(lp[0], top, -1), atol=1e-6)
+    # with every character kept, nothing is lost
+    assert np.allclose(expand(compact(lp.astype(np.float32), 12)[0], 12), lp[0], atol=1e-5)
+
+
+def test_fusion_lets_the_spelling_decide_between_near_equal_cosines():
+    cos = np.array([[0.50, 0.51, 0.10]])
+    logp = np.array([[-0.5, -9.0, -np.inf]])
+    assert np.argmax(fuse(cos, logp, 20.0, 0.0)) == 1  # cosine alone
+    fused = fuse(cos, logp, 20.0, 0.5)
+    assert np.argmax(fused) == 0 and np.isfinite(fused).all()  # the word CTC spells wins; -inf stays finite
+
+
+@pytest.fixture(scope="module")
+def reader_checkpoint(tmp_path_factory):
+    from ours.model import AnchorTable, OursModel, save_checkpoint
+
+    torch.manual_seed(0)
+    lex = lexicon_frame(6)
+    words = {l: lex[l].tolist() for l in ("en", "zh", "es")}
+    ids = {l: lex["semantic_id"].tolist() for l in ("en", "zh", "es")}
+    charset = "".join(sorted({c for ws in words.values() for w in ws for c in w}))
+    model = OursModel(charset=charset)
+    rng = np.random.default_rng(0)
+    concept = rng.normal(size=(6, model.image.cfg.dim)).astype(np.float32)
+    model.anchors = AnchorTable(words, ids, np.concatenate([concept] * 3).astype(np.float32))
+    with_ctc = save_checkpoint(model, tmp_path_factory.mktemp("ck") / "ours", include_ctc=True)
+    without = save_checkpoint(model, tmp_path_factory.mktemp("ck") / "ours-noctc", include_ctc=False)
+    return with_ctc, without
+
+
+def test_ours_read_runs_through_bench_and_keeps_cross_language_on_cosine(rendered_dataset, reader_checkpoint,
+                                                                         tmp_path):
+    ck, _ = reader_checkpoint
+    for name in ("ours-read", "ours"):
+        assert main(["run", "--adapters", name, "--dataset", str(rendered_dataset), "--model-path",
+                     f"{name}={ck}", "--results-dir", str(tmp_path), "--no-progress", "--quiet",
+                     "--latency-samples", "2"]) == 0
+    run = next((tmp_path / "runs").iterdir())
+    rec = json.loads((run / "adapters" / "ours-read.json").read_text())
+    assert rec["status"] == "loaded" and 1.2e6 < rec["params"] < 1.4e6  # image tower; the head is reported apart
+    assert rec["run_notes"]["ctc_head_parameters"] > 0
+    jobs = run / "jobs"
+    within = json.loads((jobs / "ours-read" / "ood" / "within-en.json").read_text())
+    assert within["status"] == "done" and within["metrics"]["n"] == 6
+    # cross-language: the same cosine ranking as plain ours
+    for task in ("cross-zh-es", "cross-en-zh"):
+        a = json.loads((jobs / "ours-read" / "ood" / f"{task}.json").read_text())["metrics"]
+        b = json.loads((jobs / "ours" / "ood" / f"{task}.json").read_text())["metrics"]
+        assert a == b
+    geo = json.loads((jobs / "ours-read" / "ood" / "geometry.json").read_text())
+    assert geo["geometry"]["n_classes"] == 6  # geometry sees the 128-d embedding part only
+
+
+def test_ours_read_without_a_ctc_head_is_unavailable_with_the_fix(reader_checkpoint):
+    from adapters.ours import OursRead
+    from bench.adapter import AdapterOptions
+
+    _, without = reader_checkpoint
+    av = OursRead.availability(AdapterOptions(model_path=Path(without)))
+    assert not av.ok and "no CTC head" in av.reason and "ours train" in av.reason
