@@ -26,6 +26,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg["device"] = args.device
     if args.manifest:
         cfg["stage2"]["source"] = {"kind": "manifest", "manifest": args.manifest, "split": args.manifest_split}
+    if args.init:
+        cfg["init"] = args.init
+    if args.images:
+        cfg["stage1"]["images"], cfg["stage2"]["images"] = args.images
     if args.batch_size:
         cfg["batch_size"] = args.batch_size
     if args.lr:
@@ -141,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit both stages into MIN minutes on this machine: a short probe of rendering and "
                         "step speed sets the image counts (kept in the run's config.json)")
     t.add_argument("--batch-size", type=int, help="override the config's batch size")
+    t.add_argument("--init", metavar="DIR", help="warm start from a published checkpoint folder (e.g. ours/checkpoints/ours)")
+    t.add_argument("--images", type=int, nargs=2, metavar=("STAGE1", "STAGE2"),
+                   help="override the images of each stage (0 skips a stage)")
     t.add_argument("--lr", type=float, help="override stage 1's learning rate (stage 2 gets a tenth)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--publish", metavar="DIR", help="afterwards, copy the checkpoints to DIR (e.g. ours/checkpoints)")

@@ -60,11 +60,12 @@ class SynthSource(Source):
     """Lexicon words rendered on the fly by the built-in synthesizer with one split's writers."""
 
     def __init__(self, words: dict[str, list[str]], ids: dict[str, list[int]], split: str,
-                 augment: bool = True, writer_kind: str | None = None) -> None:
+                 augment: bool = True, writer_kind: str | None = None, cases: bool = True) -> None:
         from bench.data import builtin
 
         self.split = split
         self.augment = augment
+        self.cases = cases
         self.writer_kind = writer_kind
         self.items = [Item(w, lang, sid) for lang in words for w, sid in zip(words[lang], ids[lang])]
         self.writers = {lang: [w for w in builtin.split_writers(split, lang)
@@ -77,6 +78,9 @@ class SynthSource(Source):
                 return True
         self.capable = [tuple(k for k, w in enumerate(self.writers[it.lang]) if can_draw(it.text, w))
                         for it in self.items]
+        # Each glyph source (a font, a stroke set) weighs the same whatever number of pen writers
+        # draw from it: otherwise the many pen writers of one stroke set crowd out the fonts.
+        self.weights = {lang: _source_weights(ws) for lang, ws in self.writers.items()}
         self.undrawable = [it for it, c in zip(self.items, self.capable) if not c]
         keep = [j for j, c in enumerate(self.capable) if c]
         self.items = [self.items[j] for j in keep]
@@ -93,14 +97,32 @@ class SynthSource(Source):
 
         it = self.items[i]
         capable = self.capable[i]
-        writer = self.writers[it.lang][capable[random.Random(seed).randrange(len(capable))]]
-        return render_word(it.text, it.lang, writer, seed, augment=self.augment)
+        rng = random.Random(seed)
+        wts = self.weights[it.lang]
+        writer = self.writers[it.lang][rng.choices(capable, weights=[wts[k] for k in capable])[0]]
+        text = it.text
+        if self.augment and self.cases:  # Capitalized and CAPITAL renderings of the same word
+            from bench.data.synth import cased_for
+
+            text = cased_for(it.text, writer, rng.random())
+        return render_word(text, it.lang, writer, seed, augment=self.augment)
 
     def describe(self) -> str:
         n = sum(len(v) for v in self.writers.values())
         kind = f" {self.writer_kind}" if self.writer_kind else ""
         skipped = f", {len(self.undrawable)} undrawable words skipped" if self.undrawable else ""
         return f"synthetic split {self.split!r}{kind} writers ({n} writer-languages, {len(self.items)} words{skipped})"
+
+
+def _source_weights(writers: list) -> list[float]:
+    """Sampling weight per writer: 1 / (writers sharing its glyph source and kind)."""
+    from collections import Counter
+
+    from bench.data.builtin import glyph_source
+
+    keys = [(glyph_source(w), w.kind) for w in writers]
+    count = Counter(keys)
+    return [1.0 / count[k] for k in keys]
 
 
 class ManifestSource(Source):

@@ -45,6 +45,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULTS: dict[str, Any] = {
     "name": "run",
     "seed": 0,
+    "init": None,  # warm start: an inference checkpoint folder whose image tower (and projectors) to start from
     "threads": "auto",  # CPU: cores minus rendering workers
     "device": "auto",
     "bf16": True,
@@ -161,7 +162,7 @@ def make_source(spec: dict, words: dict, ids: dict, stage: int) -> Source:
             kind, spec = "synth", {"split": "train", "writer_kind": "pen", **spec}
     if kind == "synth":
         return SynthSource(words, ids, spec.get("split", "train"), augment=spec.get("augment", True),
-                           writer_kind=spec.get("writer_kind"))
+                           writer_kind=spec.get("writer_kind"), cases=spec.get("cases", True))
     if kind == "manifest":
         return ManifestSource(spec["manifest"], spec.get("split"), list(words))
     raise BenchError(f"stage {stage}: unknown data source kind {kind!r} (synth, manifest, auto)")
@@ -436,6 +437,36 @@ def plot_log(run: Path) -> None:
     plt.close(fig)
 
 
+def warm_start(model: OursModel, folder: str | Path) -> dict:
+    """Start from a published checkpoint: image tower, text projector and temperature (and the CTC
+    head when it was kept and the character sets agree). Anchors are rebuilt when a stage ends.
+
+    Returns the provenance recorded in the model card: where from, and the weights' hash.
+    """
+    import hashlib
+
+    from safetensors.torch import load_file
+
+    from bench.errors import BenchError
+
+    path = Path(folder)
+    st = path / "model.safetensors"
+    if not st.is_file():
+        raise BenchError(f"--init {path}: no model.safetensors there (a published checkpoint folder is expected)")
+    sd = load_file(str(st))
+    src_cfg = json.loads((path / "config.json").read_text(encoding="utf-8")) if (path / "config.json").is_file() else {}
+    if src_cfg.get("charset", "") != model.charset:
+        sd = {k: v for k, v in sd.items() if not k.startswith("ctc.")}
+    sd = {k: v for k, v in sd.items() if k != "anchors"}
+    try:
+        model.load_tensors(sd)
+    except RuntimeError as exc:
+        raise BenchError(f"--init {path}: weights do not fit this model ({str(exc).splitlines()[0]})") from None
+    return {"from": str(path), "sha256": hashlib.sha256(st.read_bytes()).hexdigest()[:16],
+            "ctc_head": any(k.startswith("ctc.") for k in sd),
+            "images_seen_before": (src_cfg.get("meta") or {}).get("images_seen")}
+
+
 def build_model(cfg: dict, words: dict, text_tower: TextTower | None = None) -> OursModel:
     torch.manual_seed(cfg["seed"])
     loss_cfg = _dc(LossConfig, cfg["loss"])
@@ -492,6 +523,10 @@ def train(cfg: dict | str | Path, run_dir: str | Path, resume: bool = True,
     model.image.to(memory_format=torch.channels_last)
     model.meta = {"config": cfg.get("name"), "seed": cfg["seed"], "images_seen": 0, "wall_s": 0.0,
                   "device": _device_name(device), "threads": torch.get_num_threads()}
+    if cfg.get("init"):
+        model.meta["init"] = warm_start(model, cfg["init"]) if state is None else \
+            json.loads((run / "init.json").read_text(encoding="utf-8"))
+        (run / "init.json").write_text(json.dumps(model.meta["init"], indent=1), encoding="utf-8")
 
     start_stage, start_step, images_total, wall = 1, 0, 0, 0.0
     if state is not None:
@@ -645,7 +680,7 @@ def finish_stage(model: OursModel, run: Path, stage: int, words: dict, ids: dict
     """Anchor table from the text tower, inference checkpoint, and a small evaluation."""
     model.eval()
     model.build_anchors(*anchor_vocab(cfg))
-    out = save_checkpoint(model, run / f"stage{stage}")
+    out = save_checkpoint(model, run / f"stage{stage}", include_ctc=True)  # the reader row (ours-read) needs it
     (out / "train_config.json").write_text(json.dumps(cfg, indent=1, ensure_ascii=False), encoding="utf-8")
     ev = cfg.get("eval") or {}
     if ev.get("per_lang"):
@@ -658,7 +693,7 @@ def finish_stage(model: OursModel, run: Path, stage: int, words: dict, ids: dict
         (run / "metrics.json").write_text(json.dumps(allm, indent=1))
         print(f"stage {stage} eval: {metrics}", file=sys.stderr)
         model.meta[f"quick_eval_stage{stage}"] = metrics
-        save_checkpoint(model, out)
+        save_checkpoint(model, out, include_ctc=True)
     write_model_card(out, model, cfg, stage)
     model.train()
     return out

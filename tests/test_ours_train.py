@@ -210,3 +210,40 @@ def test_a_budget_fitted_run_resumes_with_its_resolved_counts(tmp_path):
     assert budgeted_config(other, tmp_path) == other
     (tmp_path / "config.json").write_text(json.dumps(load_config(CFG)))  # no budget: the config as given
     assert budgeted_config(cfg, tmp_path) == cfg
+
+
+def test_warm_start_begins_from_a_published_checkpoint_and_resumes_exactly(tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = load_config(CFG)
+    base = train(cfg, tmp_path / "base", sources={1: _source()}, text_tower=_tiny_tower(), progress=False)
+    published = base / "stage1"
+    assert any(k.startswith("ctc.") for k in load_file(str(published / "model.safetensors")))  # kept for ours-read
+    warm = load_config({**CFG, "init": str(published), "stage1": {**CFG["stage1"], "lr": 1e-12}})
+    # a near-zero learning rate: the warm-started image tower must come out as it went in
+    run = train(warm, tmp_path / "warm", sources={1: _source()}, text_tower=_tiny_tower(), progress=False)
+    a, b = load_file(str(published / "model.safetensors")), load_file(str(run / "stage1" / "model.safetensors"))
+    for k in (k for k in a if k.startswith("image.") and a[k].is_floating_point() and "running" not in k):
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
+    init = json.loads((run / "init.json").read_text())
+    assert init["from"] == str(published) and init["ctc_head"]
+    assert json.loads((run / "stage1" / "config.json").read_text())["meta"]["init"]["sha256"] == init["sha256"]
+    # interrupted and resumed: identical to the uninterrupted warm-started run
+    warm2 = load_config({**CFG, "init": str(published)})
+    full = train(warm2, tmp_path / "w2", sources={1: _source()}, text_tower=_tiny_tower(), progress=False)
+    part = tmp_path / "w3"
+    train(warm2, part, sources={1: _source()}, text_tower=_tiny_tower(), progress=False, stop_after_steps=2)
+    train(warm2, part, sources={1: _source()}, text_tower=_tiny_tower(), progress=False)
+    ta, tb = load_file(str(full / "stage1" / "model.safetensors")), load_file(str(part / "stage1" / "model.safetensors"))
+    for k in ta:
+        assert torch.allclose(ta[k], tb[k], atol=1e-6), k
+
+
+def test_warm_start_from_a_missing_folder_is_one_clear_error(tmp_path):
+    import pytest
+
+    from bench.errors import BenchError
+
+    cfg = load_config({**CFG, "init": str(tmp_path / "nope")})
+    with pytest.raises(BenchError, match="no model.safetensors"):
+        train(cfg, tmp_path / "run", sources={1: _source()}, text_tower=_tiny_tower(), progress=False)

@@ -4,10 +4,17 @@ Splits (per language):
 - ``train``: writers our model trains on (its trainer renders images on the fly from them).
 - ``id``: in-domain test, 15 of the training writers, rendered with seeds reserved for evaluation
   (>= ``EVAL_SEED_BASE``), so no test image is ever a training image.
-- ``ood``: writers disjoint from every training writer. Whole look-alike groups go to one side:
-  Latin font clusters (e.g. Caveat and Caveat Brush), Hershey skeleton clusters, the Chinese
-  Arphic kai family (UKai, KaitiM, TW-Kai, and the Arphic-derived stroke medians) stays in train,
-  and Chinese pen writers of the ``pencil`` and ``child`` pen families are out-of-domain only.
+- ``ood``: writers that share no glyph source with any training writer (``glyph_source``): no font
+  family, no stroke set. Whole look-alike groups go to one side: Latin font clusters (e.g. Caveat
+  and Caveat Brush), Hershey skeleton clusters; for Chinese, the running-script, grass-script and
+  marker faces (Long Cang, Liu Jian Mao Cao, ZCOOL KuaiLe) and the pen writers drawn from their
+  traced skeletons are out-of-domain, while the kai faces, the brush kai and running-brush faces,
+  the hanzi-writer medians (Arphic kai) and the skeletons traced from those stay in train. Pen
+  families (ballpoint, pencil, ...) are ways of drawing, used on both sides.
+- ``oov``: words outside the lexicon (``oov_words.csv``), each written 3 times by ``ood`` writers;
+  semantic_id -1, so within-language retrieval only (the gallery is the lexicon plus these words).
+- Latin words are written lowercase, Capitalized or in CAPITALS (``synth.casing.CASE_MIX``) in
+  every split; the harness case-folds both sides.
 
 Default sizes follow Table 1 of the paper: 1,460 words x 15 styles per language in-domain, and
 7,200 / 5,376 / 7,304 (zh / en / es) out-of-domain samples; ``scale`` shrinks words and styles.
@@ -31,21 +38,23 @@ from bench.errors import BenchError
 
 from . import synth
 from .synth import store
-from .synth.writers import HERSHEY_OOD, PEN_OOD_FAMILIES, WriterSpec
+from .synth.writers import HERSHEY_CLUSTERS, HERSHEY_OOD, WriterSpec
 
 LANGS = ("en", "zh", "es")
-SPLITS = ("train", "id", "ood")
+SPLITS = ("train", "id", "ood", "oov")
+OOV_WORDS = Path(__file__).resolve().parent / "oov_words.csv"  # bench.data.build.oov
+OOV_PER_WORD = 3  # renderings of each out-of-lexicon word, by out-of-domain writers
 ID_WORDS = 1460
 ID_STYLES = 15
 OOD_SAMPLES = {"zh": 7200, "en": 5376, "es": 7304}
 TRAIN_PER_WORD = 2  # materialized train images per word (the trainer renders its own on the fly)
 EVAL_SEED_BASE = 1 << 40  # seeds at or above this are reserved for the id/ood test images
-ZH_OOD_FONT_GROUPS = ("running", "marker")  # Long Cang, ZCOOL KuaiLe: unlike any training face
+ZH_OOD_FONT_GROUPS = ("running", "marker", "grass")  # Long Cang, ZCOOL KuaiLe, Liu Jian Mao Cao
 LATIN_FONT_OOD_EVERY = 4  # every 4th Latin font cluster (per print/cursive group) is out-of-domain
 ID_FONT_SHARE = {"zh": 5, "en": 8, "es": 8}  # fonts among the 15 in-domain styles; pens the rest
 LEXICON = Path(__file__).resolve().parent / "lexicon.csv"
 CODE_FILES = ("builtin.py", "synth/__init__.py", "synth/writers.py", "synth/render.py", "synth/pen.py",
-              "synth/fontdraw.py", "synth/augment.py", "synth/store.py")
+              "synth/fontdraw.py", "synth/augment.py", "synth/store.py", "synth/casing.py")
 
 
 def _h(s: str) -> int:
@@ -57,17 +66,34 @@ def _latin_font_ood_clusters() -> frozenset[str]:
     """Out-of-domain Latin font clusters: every 4th, ordered by hash within print and cursive."""
     out = set()
     entries = [e for e in store.index()["fonts"] if e["script"] == "latin" and e["langs"]]
-    for group in ("print", "cursive"):
+    for group in sorted({e["group"] for e in entries}):  # print, cursive, caps: each split 3:1
         clusters = sorted({synth.get_writer(f"font:{e['id']}").group for e in entries if e["group"] == group}, key=_h)
         out.update(clusters[i] for i in range(1, len(clusters), LATIN_FONT_OOD_EVERY))
     return frozenset(out)
 
 
+def glyph_source(w: WriterSpec) -> str:
+    """Where a writer's glyph shapes come from: a font family or a stroke set, whatever pen draws them.
+
+    A font writer and the pen writers drawn from that font's traced skeletons share one source;
+    the split never puts one source on both sides.
+    """
+    if w.kind == "font":
+        return f"font:{w.source}"
+    if w.source.startswith(store.SKEL_PREFIX):
+        return f"font:{w.source.removeprefix(store.SKEL_PREFIX)}"
+    if w.source == "hanzi-writer":
+        return "strokes:hanzi-writer"
+    return f"strokes:{HERSHEY_CLUSTERS.get(w.source, w.source)}"
+
+
 def is_ood(w: WriterSpec) -> bool:
-    """Whether a writer is reserved for the out-of-domain split."""
+    """Whether a writer is reserved for the out-of-domain split (decided by its glyph source's group)."""
     if w.kind == "pen":
-        if w.source == "hanzi-writer":  # one skeleton source: held-out pen families instead
-            return w.group.removeprefix("pen-") in PEN_OOD_FAMILIES
+        if w.source == "hanzi-writer":
+            return False
+        if w.source.startswith(store.SKEL_PREFIX):
+            return w.group in ZH_OOD_FONT_GROUPS
         return w.source in HERSHEY_OOD
     if "zh" in w.langs:
         return w.group in ZH_OOD_FONT_GROUPS
@@ -100,6 +126,8 @@ def split_writers(split: str, lang: str, scale: float = 1.0) -> list[WriterSpec]
         return train
     if split == "id":
         return _id_writers(lang, train, _n_styles(ID_STYLES, scale))
+    if split == "oov":  # words outside the lexicon, written by the out-of-domain writers
+        split = "ood"
     ood = sorted((w for w in everyone if is_ood(w)), key=lambda w: _h(lang + w.id))
     if scale >= 1.0:
         return ood
@@ -108,6 +136,15 @@ def split_writers(split: str, lang: str, scale: float = 1.0) -> list[WriterSpec]
     n = _n_styles(len(ood), scale)
     k = min(len(fonts), max(1, round(n * len(fonts) / len(ood))))
     return fonts[:k] + pens[: n - k]
+
+
+def _by_source(ws: list[WriterSpec]) -> list[list[WriterSpec]]:
+    """Writers grouped by (glyph source, kind), in a fixed order: OOD samples spread evenly over
+    sources, so a font with many pen writers traced from it does not crowd out the other faces."""
+    groups: dict[tuple[str, str], list[WriterSpec]] = {}
+    for w in ws:
+        groups.setdefault((glyph_source(w), w.kind), []).append(w)
+    return [groups[k] for k in sorted(groups)]
 
 
 def _n_styles(full: int, scale: float) -> int:
@@ -144,8 +181,9 @@ def plan(scale: float = 1.0, seed: int = 0, lexicon: Path = LEXICON) -> list[dic
     def add(split: str, lang: str, concept: dict, w: WriterSpec, k: int, base: int) -> None:
         n = counters[(split, lang)]
         counters[(split, lang)] += 1
+        text = synth.cased_for(concept[lang], w, (_h(f"case:{seed}:{split}:{lang}:{n}") % 10_000) / 10_000)
         out.append({
-            "path": f"images/{split}/{lang}/{n:06d}.png", "text": concept[lang],
+            "path": f"images/{split}/{lang}/{n:06d}.png", "text": text,
             "semantic_id": int(concept["semantic_id"]), "lang": lang, "style": w.id, "split": split,
             "seed": base + k,
         })
@@ -166,13 +204,31 @@ def plan(scale: float = 1.0, seed: int = 0, lexicon: Path = LEXICON) -> list[dic
                 add("id", lang, c, w, k, EVAL_SEED_BASE + lang_base)
                 k += 1
         n_ood = max(len(concepts), round(OOD_SAMPLES[lang] * scale))
+        by_source = _by_source(ood)
         for j in range(n_ood):
             c = concepts[j % len(concepts)]
             rnd = j // len(concepts)
-            w = ood[(_h(f"{seed}:{c['semantic_id']}") + rnd) % len(ood)]
+            ws = by_source[(_h(f"{seed}:{c['semantic_id']}") + rnd) % len(by_source)]
+            w = ws[_h(f"{seed}:{lang}:{j}") % len(ws)]
             add("ood", lang, c, w, k, EVAL_SEED_BASE + lang_base)
             k += 1
+        oov = _oov_words(lang)
+        for j, word in enumerate(oov[: max(4, round(len(oov) * scale))]):
+            for rnd in range(OOV_PER_WORD):
+                ws = by_source[(_h(f"{seed}:oov:{word}") + rnd) % len(by_source)]
+                w = ws[_h(f"{seed}:{lang}:oov:{j}:{rnd}") % len(ws)]
+                if synth.can_draw(word, w):
+                    add("oov", lang, {"semantic_id": -1, lang: word}, w, k, EVAL_SEED_BASE + lang_base)
+                k += 1
     return out
+
+
+def _oov_words(lang: str) -> list[str]:
+    """Out-of-lexicon words of one language (semantic_id -1: within-language retrieval only)."""
+    if not OOV_WORDS.is_file():
+        return []
+    with OOV_WORDS.open(encoding="utf-8", newline="") as fh:
+        return [r["word"] for r in csv.DictReader(fh) if r["lang"] == lang]
 
 
 def code_version() -> str:
@@ -191,7 +247,8 @@ def fingerprint(scale: float = 1.0, seed: int = 0, lexicon: Path = LEXICON) -> s
     if not lexicon.is_file():
         raise BenchError(f"lexicon not found: {lexicon}")
     h = hashlib.sha256()
-    for part in (hashlib.sha256(lexicon.read_bytes()).hexdigest(), store.fingerprint(), repr(float(scale)),
+    oov = hashlib.sha256(OOV_WORDS.read_bytes()).hexdigest() if OOV_WORDS.is_file() else "-"
+    for part in (hashlib.sha256(lexicon.read_bytes()).hexdigest(), oov, store.fingerprint(), repr(float(scale)),
                  str(int(seed)), code_version()):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]

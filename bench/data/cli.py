@@ -73,7 +73,33 @@ def cmd_stats(args: argparse.Namespace) -> int:
     headers, rows = table1(ds.samples)
     print(f"{ds.name} ({ds.root})")
     print(tabulate(rows, headers=headers, intfmt=","))
+    by_source = source_table(ds.samples)
+    if by_source is not None:
+        print("\nTest splits by glyph source (a font family or a stroke set; no test source is used in training):")
+        print(tabulate(by_source[1], headers=by_source[0], intfmt=","))
     return 0
+
+
+def source_table(samples, splits: tuple[str, ...] = ("ood", "oov")) -> tuple[list[str], list[list]] | None:
+    """Per test split and language: images and writers per glyph source, and whether any training
+    writer shares that source. None when the styles are not built-in writers (a user's dataset)."""
+    from . import builtin, synth
+
+    part = samples[samples["split"].isin(splits)]
+    if part.empty:
+        return None
+    try:
+        writer = {s: synth.get_writer(s) for s in part["style"].unique()}
+    except KeyError:
+        return None
+    train = {builtin.glyph_source(w) for l in builtin.LANGS for w in builtin.split_writers("train", l)}
+    rows = []
+    for (split, lang), grp in part.groupby(["split", "lang"], sort=True):
+        src = grp["style"].map(lambda st: builtin.glyph_source(writer[st]))
+        kind = grp["style"].map(lambda st: writer[st].kind)
+        for (source, k), g in grp.groupby([src, kind], sort=True):
+            rows.append([split, lang, source, k, g["style"].nunique(), len(g), "yes" if source in train else "no"])
+    return ["split", "lang", "glyph source", "kind", "writers", "images", "in train"], rows
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -31,23 +31,49 @@ from PIL import ImageFont
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 LEXICON = Path(__file__).resolve().parents[1] / "lexicon.csv"
 SRC_CACHE = Path.home() / ".cache" / "xscript-bench" / "asset-src"
-SIZE_LIMIT_MB = 30.0
+SIZE_LIMIT_MB = 40.0
+SUBSET_CACHE = True  # keep merged subsets under SRC_CACHE/subsets (rebuilds take seconds, not minutes)
 
 # Latin handwriting fonts (npm @fontsource, 5.3.x), grouped by look: the split keeps a group's
 # balance between train and ood.
 LATIN_PRINT = (
     "architects-daughter caveat caveat-brush covered-by-your-grace delicious-handrawn "
     "gloria-hallelujah gochi-hand handlee indie-flower kalam mansalva neucha patrick-hand "
-    "permanent-marker reenie-beanie rock-salt schoolbell shadows-into-light short-stack "
+    "reenie-beanie schoolbell shadows-into-light short-stack "
     "sue-ellen-francisco swanky-and-moo-moo the-girl-next-door annie-use-your-telescope itim "
-    "sriracha chilanka twinkle-star playpen-sans shantell-sans finger-paint comic-neue mouse-memoirs"
+    "sriracha chilanka twinkle-star playpen-sans shantell-sans finger-paint comic-neue mouse-memoirs "
+    # added from the Google Fonts handwriting category (fontsource), each checked for ink on every
+    # needed letter and looked at: casual print hands
+    "amita charm coming-soon crafty-girls dekko delius delius-swash-caps edu-au-vic-wa-nt-hand "
+    "edu-au-vic-wa-nt-pre edu-nsw-act-hand-pre edu-qld-hand edu-sa-hand edu-vic-wa-nt-hand felipa "
+    "fuzzy-bubbles give-you-glory grape-nuts grechen-fuemen just-another-hand just-me-again-down-here "
+    "kavivanar loved-by-the-king mali merienda mynerve nerko-one nothing-you-could-do over-the-rainbow "
+    "pangolin playwrite-de-grund rancho redressed romanesco sedgwick-ave shadows-into-light-two solitreo "
+    "square-peg sunshiney waiting-for-the-sunrise zeyada"
+).split()
+# Hands that write in capitals (or small capitals): real forms and notes are often filled in this way.
+LATIN_CAPS = (
+    "permanent-marker rock-salt amatic-sc delius-unicase patrick-hand-sc sedgwick-ave-display walter-turncoat"
 ).split()
 LATIN_CURSIVE = (
     "dancing-script bad-script cedarville-cursive homemade-apple marck-script satisfy courgette "
     "damion cookie condiment grand-hotel yellowtail pacifico kaushan-script sacramento allura "
     "alex-brush great-vibes parisienne pinyon-script herr-von-muellerhoff mr-de-haviland "
     "monsieur-la-doulaise ms-madi oooh-baby whisper licorice italianno tangerine rochester ephesis "
-    "birthstone corinthia montecarlo smooch vibur"
+    "birthstone corinthia montecarlo smooch vibur "
+    # added (see LATIN_PRINT): joined and script hands; of the many regional Playwrite variants
+    # (one design) only a few
+    "aguafina-script allison arizonia babylonica beth-ellen bilbo bilbo-swash-caps birthstone-bounce "
+    "bonheur-royale borel calligraffitti caramel carattere charmonman clicker-script comforter "
+    "comforter-brush dawning-of-a-new-day dr-sugiyama edu-nsw-act-cursive engagement estonia festive "
+    "fuggles grey-qo gwendolyn hurricane imperial-script ingrid-darling inspiration island-moments "
+    "kapakana kolker-brush kristi la-belle-aurore leckerli-one love-light lovers-quarrel luxurious-script "
+    "mea-culpa meddon meie-script meow-script molle montez moon-dance mr-bedfort mr-dafoe "
+    "mrs-saint-delafield my-soul niconne norican passions-conflict petit-formal-script playwrite-es "
+    "playwrite-us-trad playwrite-fr-moderne playwrite-it-moderna playwrite-nl playwrite-mx "
+    "playwrite-dk-loopet princess-sofia puppies-play qwigley qwitcher-grypen ruge-boogie ruthie "
+    "sassy-frass send-flowers sofia stalemate style-script the-nautigal updock vujahday-script "
+    "water-brush waterfall windsong yesteryear"
 ).split()
 
 
@@ -68,9 +94,18 @@ ZH_DEB = (
     DebFont("ukai", "fonts-arphic-ukai", "usr/share/fonts/truetype/arphic/ukai.ttc", 0, "arphic-kai", "Arphic-1999"),
     DebFont("gkai00mp", "fonts-arphic-gkai00mp", "usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf", 0, "arphic-kai", "Arphic-1999"),
     DebFont("tw-kai", "fonts-cns11643-kai", "usr/share/fonts/truetype/cns11643/TW-Kai-98_1.ttf", 0, "arphic-kai", "OGDL-TW-1.0"),
+    # A standard (print) face: not a writer itself, only a skeleton source for pen writers.
+    DebFont("wqy-microhei", "fonts-wqy-microhei", "usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, "standard-sans",
+            "Apache-2.0 OR GPL-3.0-with-font-exception"),
 )
+# Chinese fonts that are skeleton sources only (no font writer of their own).
+ZH_SKELETON_ONLY = ("wqy-microhei",)
 # Chinese fonts from npm @fontsource: id -> look-alike group.
-ZH_NPM = {"ma-shan-zheng": "brush-kai", "long-cang": "running", "zcool-kuaile": "marker"}
+ZH_NPM = {"ma-shan-zheng": "brush-kai", "long-cang": "running", "zcool-kuaile": "marker",
+          "zhi-mang-xing": "running-brush", "liu-jian-mao-cao": "grass"}
+# Chinese fonts whose glyphs are thinned into pen skeletons (``bench.data.build.skeletons``): each
+# becomes a stroke source of its own, on the same side of the split as the font's look-alike group.
+ZH_SKELETONS = ("lxgw-wenkai", "ma-shan-zheng", "zhi-mang-xing", "wqy-microhei", "long-cang", "liu-jian-mao-cao")
 
 # Single-line SVG fonts from hersheytext, usable as pen skeletons for Latin: id -> (file, group).
 # Left out: EMS Nixish (typewriter-like), Hershey Serif and Gothic (not handwriting).
@@ -184,6 +219,28 @@ def _subset_font(font, chars: set[str]):
     return font
 
 
+def cached_subset(pieces: list[Path], chars: set[str], index: int, cache: Path):
+    """``merged_subset`` kept on disk: merging a CJK face's hundred pieces takes minutes."""
+    import inspect
+
+    from fontTools.ttLib import TTFont
+
+    h = hashlib.sha1(inspect.getsource(merged_subset).encode() + inspect.getsource(_subset_font).encode())
+    for piece in pieces:
+        h.update(f"{piece.name}:{piece.stat().st_size}\0".encode())
+    h.update(f"{index}\0{''.join(sorted(chars))}".encode())
+    hit = cache / "subsets" / f"{h.hexdigest()[:20]}.ttf"
+    if not hit.is_file():
+        font = merged_subset(pieces, chars, index)
+        font.flavor = None
+        font.recalcTimestamp = False
+        hit.parent.mkdir(parents=True, exist_ok=True)
+        tmp = hit.with_suffix(".tmp")
+        font.save(tmp)
+        tmp.replace(hit)
+    return TTFont(hit, recalcTimestamp=False)
+
+
 def merged_subset(pieces: list[Path], chars: set[str], index: int = 0):
     """One TTFont holding ``chars`` from one or more unicode-range pieces of a face."""
     from fontTools.merge import Merger
@@ -295,7 +352,7 @@ def build_font(
     chars = set().union(*(need[l] for l in langs))
     if script == "latin":
         chars |= set(LATIN_EXTRA)
-    font = merged_subset(pieces, chars, index)
+    font = cached_subset(pieces, chars, index, SRC_CACHE) if SUBSET_CACHE else merged_subset(pieces, chars, index)
     rfn = reserved_font_names(license_text) if "Open Font License" in license_text else []
     neutral = "XSB Hand " + hashlib.sha1(fid.encode()).hexdigest()[:6]
     if rfn:
@@ -332,7 +389,7 @@ def _fontsource_meta(pkg: Path) -> tuple[str, str, str]:
 def build_fonts(need: dict[str, set[str]], cache: Path, out: Path, log, provisional: bool = False) -> list[dict]:
     """All Latin and Chinese font entries, in catalogue order."""
     entries = []
-    for name in LATIN_PRINT + LATIN_CURSIVE + list(ZH_NPM):
+    for name in LATIN_PRINT + LATIN_CURSIVE + LATIN_CAPS + list(ZH_NPM):
         pkg = npm_package(f"@fontsource/{name}", cache)
         if not (pkg / "LICENSE").exists():
             log(f"font {name}: skipped, its package ships no licence text")
@@ -340,7 +397,7 @@ def build_fonts(need: dict[str, set[str]], cache: Path, out: Path, log, provisio
         version, lic_text, lic = _fontsource_meta(pkg)
         pieces, weight = _npm_font_pieces(pkg, name)
         script = "zh" if name in ZH_NPM else "latin"
-        group = ZH_NPM.get(name) or ("print" if name in LATIN_PRINT else "cursive")
+        group = ZH_NPM.get(name) or ("print" if name in LATIN_PRINT else "caps" if name in LATIN_CAPS else "cursive")
         family = name.replace("-", " ").title()
         entries.append(build_font(
             name, pieces, 0, lic_text, lic, family, group, script,
@@ -356,11 +413,46 @@ def build_fonts(need: dict[str, set[str]], cache: Path, out: Path, log, provisio
         entries.append(build_font(
             deb.id, [root / deb.file], deb.index, lic_text, deb.license, family, deb.group, "zh",
             f"debian:{deb.package}={version}", need, out, provisional))
+        if deb.id in ZH_SKELETON_ONLY:
+            entries[-1]["writer"] = False
         log(f"font {deb.id}: {entries[-1]['langs']} {entries[-1]['bytes'] // 1024} KB")
     return entries
 
 
 # ----------------------------------------------------------------------------- stroke data
+
+
+def build_skeletons(fonts: list[dict], zh_chars: set[str], out: Path, cache: Path, log) -> dict:
+    """Traced pen skeletons of the ``ZH_SKELETONS`` fonts (already subset into ``out``).
+
+    Tracing takes about a minute per font, so results are kept in ``cache`` keyed by the subset
+    font's bytes, the characters and the tracing code.
+    """
+    from . import skeletons
+    from .skeletons import font_skeletons
+
+    by_id = {f["id"]: f for f in fonts}
+    code = hashlib.sha1(Path(skeletons.__file__).read_bytes()).hexdigest()[:10]
+    index = {}
+    for fid in ZH_SKELETONS:
+        entry = by_id[fid]
+        key = hashlib.sha1((out / entry["file"]).read_bytes() + "".join(sorted(zh_chars)).encode()).hexdigest()[:16]
+        hit = cache / "skeletons" / f"{fid}-{key}-{code}.json"
+        if hit.is_file():
+            strokes, missing = json.loads(hit.read_text(encoding="utf-8"))
+        else:
+            strokes, missing = font_skeletons(out / entry["file"], zh_chars)
+            hit.parent.mkdir(parents=True, exist_ok=True)
+            hit.write_text(json.dumps([strokes, missing], ensure_ascii=False), encoding="utf-8")
+        rel = f"strokes/zh_skel_{fid}.json"
+        (out / rel).write_text(json.dumps(strokes, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        index[fid] = {"file": rel, "from_font": fid, "group": entry["group"], "source": entry["source"],
+                      "license": entry["license"], "license_file": entry["license_file"],
+                      "method": "skimage thinning of the glyph at 160 px, traced and simplified (RDP 0.8 px)",
+                      "chars": len(strokes), "missing": missing, "box": 1024, "y_axis": "up",
+                      "bytes": (out / rel).stat().st_size}
+        log(f"skeletons {fid}: {len(strokes)} characters, {index[fid]['bytes'] // 1024} KB")
+    return index
 
 
 def build_medians(zh_chars: set[str], cache: Path, out: Path) -> dict:
@@ -496,6 +588,7 @@ def build(out: Path = ASSETS_DIR, cache: Path = SRC_CACHE, lexicon: Path = LEXIC
             "charset_sha1": {l: hashlib.sha1("".join(sorted(c)).encode()).hexdigest() for l, c in need.items()},
             "fonts": fonts,
             "zh_medians": build_medians(need["zh"], cache, stage),
+            "zh_skeletons": build_skeletons(fonts, need["zh"], stage, cache, log),
             "hershey": build_hershey(latin, cache, stage),
         }
         (stage / "assets.json").write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -4,7 +4,8 @@
 seed)`` draws one word as a scan-like grayscale image. See ``writers.py`` for what a style is.
 """
 
-from .render import can_draw, render_word
+from .casing import case_variant
+from .render import can_draw, cased_for, render_word
 from .writers import WriterSpec, get_writer, writers
 
-__all__ = ["WriterSpec", "can_draw", "get_writer", "render_word", "writers"]
+__all__ = ["WriterSpec", "can_draw", "case_variant", "cased_for", "get_writer", "render_word", "writers"]

@@ -43,13 +43,46 @@ def glyph(font_id: str, size: int, ch: str) -> tuple[np.ndarray, int, int, float
     return np.asarray(im), x0, y0, adv
 
 
-def draw(text: str, w: WriterSpec, em: float, weight: float, r: Rand) -> Image.Image:
-    """Ink mask (mode L, ink = 255) of ``text`` in the writer's font at pixel size ``em``."""
+def _perturbed(g: tuple[np.ndarray, int, int, float], amount: float, r: Rand) -> tuple[np.ndarray, int, int, float]:
+    """One glyph with its own small scale, stretch, rotation and shear: no two letters alike.
+
+    A font draws every "a" identically; a hand does not. The glyph is transformed about its
+    centre, so its place on the line and its advance stay as the font set them.
+    """
+    bm, left, top, adv = g
+    if not bm.size:
+        return g
+    h, w_ = bm.shape
+    sx = math.exp(r.normal(0.0, 0.07 * amount))
+    sy = math.exp(r.normal(0.0, 0.07 * amount))
+    rot = r.normal(0.0, 0.05 * amount)
+    shear = r.normal(0.0, 0.08 * amount)
+    c, s = math.cos(rot), math.sin(rot)
+    # forward map A = R @ Shear @ Scale; PIL wants the inverse, from output to input pixels
+    a11, a12 = c * sx, (c * shear - s) * sy
+    a21, a22 = s * sx, (s * shear + c) * sy
+    det = a11 * a22 - a12 * a21
+    i11, i12, i21, i22 = a22 / det, -a12 / det, -a21 / det, a11 / det
+    out_w, out_h = int(w_ * 1.3) + 4, int(h * 1.3) + 4
+    cx_in, cy_in, cx_out, cy_out = w_ / 2.0, h / 2.0, out_w / 2.0, out_h / 2.0
+    coeffs = (i11, i12, cx_in - i11 * cx_out - i12 * cy_out, i21, i22, cy_in - i21 * cx_out - i22 * cy_out)
+    im = Image.fromarray(bm, "L").transform((out_w, out_h), Image.Transform.AFFINE, coeffs,
+                                            resample=Image.Resampling.BILINEAR)
+    return np.asarray(im), int(round(left - (out_w - w_) / 2.0)), int(round(top - (out_h - h) / 2.0)), adv
+
+
+def draw(text: str, w: WriterSpec, em: float, weight: float, r: Rand, perturb: float = 0.0) -> Image.Image:
+    """Ink mask (mode L, ink = 255) of ``text`` in the writer's font at pixel size ``em``.
+
+    ``perturb`` > 0 gives each letter its own small shape change (see ``_perturbed``).
+    """
     factor, stroke = store.font_metrics(w.source)
     size = max(8, 2 * int(round(em * factor / 2.0)))  # even sizes only: more glyph-cache hits
     if stroke < 0.05:  # hairline scripts: never thinner, and a little bolder, or they fade away
         weight = max(0.0, weight) + (0.05 - stroke) * 12.0
     glyphs = [glyph(w.source, size, ch) for ch in text]
+    if perturb > 0:
+        glyphs = [_perturbed(g, perturb, r) for g in glyphs]
     track = w.tracking * size
     phase, freq = r.uniform(0.0, 2 * math.pi), r.uniform(0.5, 1.3)
     places = []

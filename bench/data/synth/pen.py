@@ -46,7 +46,7 @@ def smooth(pts: np.ndarray, k: int) -> np.ndarray:
 
 def layout(text: str, w: WriterSpec, em: float, r: Rand) -> list[tuple[np.ndarray, bool]]:
     """Stroke polylines in pixels (y down) and whether each is a thin joining trail."""
-    zh = w.source == "hanzi-writer"
+    zh = store.is_zh_pen(w.source)
     table = store.skeletons(w.source)
     unit = em / 1024.0 if zh else em / 700.0
     k_smooth = min(2, int(round(w.speed * 2.5)))

@@ -19,6 +19,15 @@ def can_draw(text: str, writer: WriterSpec) -> bool:
     return not chars or chars.issuperset(unicodedata.normalize("NFC", text).replace(" ", ""))
 
 
+def cased_for(text: str, writer: WriterSpec, u: float) -> str:
+    """``text`` capitalized at quantile ``u`` of the case mix, or as it is when the writer cannot
+    draw that capitalization (ASCII-only stroke fonts have no accented capitals)."""
+    from .casing import case_variant
+
+    cased = case_variant(text, u)
+    return cased if cased == text or can_draw(cased, writer) else text
+
+
 def render_word(text: str, lang: str, writer: WriterSpec, seed: int, augment: bool = True) -> Image.Image:
     """Render ``text`` as handwriting by ``writer``: mode "L", dark ink on light paper, natural size.
 
@@ -42,7 +51,8 @@ def render_word(text: str, lang: str, writer: WriterSpec, seed: int, augment: bo
     if writer.kind == "pen":
         ink = pen.draw(pen.layout(text, writer, em, r), writer, em, thick, r)
     else:
-        ink = fontdraw.draw(text, writer, em, writer.weight + (math.log(thick) * 2.5 if a else 0.0), r)
+        ink = fontdraw.draw(text, writer, em, writer.weight + (math.log(thick) * 2.5 if a else 0.0), r,
+                            perturb=1.0 if a else 0.0)
     slant = writer.slant + (r.normal(0.0, 0.04) if a else 0.0)
     angle = r.normal(0.0, 0.025) if a else 0.0
     elastic = em * r.uniform(0.01, 0.035) if a and r.random() < 0.6 else 0.0

@@ -36,8 +36,8 @@ def font_entry(font_id: str) -> dict:
 @lru_cache(maxsize=None)
 def drawable(source: str) -> frozenset[str]:
     """Characters a font or pen skeleton source really draws (checked for ink when the assets were built)."""
-    if source == "hanzi-writer":
-        return frozenset(zh_medians())
+    if is_zh_pen(source):
+        return frozenset(zh_strokes(source))
     if source in index().get("hershey", {}).get("fonts", {}):
         return frozenset(ch for ch, (_, lines) in hershey()[source].items() if lines)
     entry = font_entry(source)
@@ -81,10 +81,35 @@ def font_metrics(font_id: str) -> tuple[float, float]:
     return target / max(1.0, height), width
 
 
+def is_zh_pen(source: str) -> bool:
+    """Whether a pen source is a Chinese stroke set (hanzi-writer medians or a font's skeletons)."""
+    return source == "hanzi-writer" or source.startswith(SKEL_PREFIX)
+
+
+SKEL_PREFIX = "skel:"
+
+
+def zh_skeleton_sources() -> dict[str, dict]:
+    """The font-skeleton stroke sets in the assets: ``skel:<font id>`` -> their assets.json entry."""
+    return {SKEL_PREFIX + k: v for k, v in index().get("zh_skeletons", {}).items()}
+
+
 @lru_cache(maxsize=1)
 def zh_medians() -> dict[str, list[np.ndarray]]:
     """Stroke medians per Chinese character, as float32 arrays in a 1024 box with y pointing down."""
-    raw = json.loads((ASSETS_DIR / index()["zh_medians"]["file"]).read_text(encoding="utf-8"))
+    return _load_strokes(index()["zh_medians"]["file"])
+
+
+@lru_cache(maxsize=None)
+def zh_strokes(source: str) -> dict[str, list[np.ndarray]]:
+    """Strokes of a Chinese pen source: the hanzi-writer medians or a font's traced skeletons."""
+    if source == "hanzi-writer":
+        return zh_medians()
+    return _load_strokes(zh_skeleton_sources()[source]["file"])
+
+
+def _load_strokes(rel: str) -> dict[str, list[np.ndarray]]:
+    raw = json.loads((ASSETS_DIR / rel).read_text(encoding="utf-8"))
     out = {}
     for ch, strokes in raw.items():
         arrs = []
@@ -146,8 +171,8 @@ class _Skeletons(dict):
 
     def __init__(self, source: str) -> None:
         super().__init__()
-        if source == "hanzi-writer":
-            self.raw = {ch: (1024.0, lines) for ch, lines in zh_medians().items()}
+        if is_zh_pen(source):
+            self.raw = {ch: (1024.0, lines) for ch, lines in zh_strokes(source).items()}
             self.step = 1024.0 / 28.0
         else:
             self.raw = hershey()[source]
@@ -163,7 +188,7 @@ class _Skeletons(dict):
 
 @lru_cache(maxsize=None)
 def skeletons(source: str) -> dict[str, Skeleton | None]:
-    """Pen skeletons of a source ("hanzi-writer" or a Hershey font id), keyed by character."""
+    """Pen skeletons of a source ("hanzi-writer", "skel:<font id>" or a Hershey font id), keyed by character."""
     return _Skeletons(source)
 
 

@@ -23,10 +23,10 @@ LATIN = ("en", "es")
 class WriterSpec:
     """One writer's fixed style. Lengths are fractions of the em (the character box) unless noted."""
 
-    id: str  # "font:caveat", "pen:hz-ballpoint-03", "pen:hershey-ems-allure-quick", "pen:hershey-script-1-gel"
+    id: str  # "font:caveat", "pen:hz-ballpoint-03", "pen:sk-long-cang-gel-01", "pen:hershey-ems-allure-quick"
     kind: str  # "font" | "pen"
     langs: tuple[str, ...]
-    source: str  # font id in assets.json, "hanzi-writer", or a Hershey font id
+    source: str  # glyph source: font id in assets.json, "hanzi-writer", "skel:<font id>", or a Hershey font id
     group: str  # look-alike family (a font cluster, or pen family for Chinese pens)
     em: float  # character box height in pixels
     slant: float  # shear: x += slant * (height above baseline)
@@ -43,8 +43,9 @@ class WriterSpec:
     grain: float = 0.0  # pen: broken, grainy strokes (pencil)
 
 
-# Pen families: parameter ranges drawn per writer. Chinese pens share one skeleton source, so
-# their out-of-domain writers come from families never used in training (see builtin.py).
+# Pen families: parameter ranges drawn per writer. A pen family is a way of drawing, not a glyph
+# source: the split keeps glyph sources (fonts, stroke sets) apart, and every family is used on both
+# sides (see builtin.py).
 PEN_FAMILIES: dict[str, dict[str, tuple[float, float]]] = {
     "ballpoint": dict(weight=(0.035, 0.05), pressure=(0.1, 0.3), jitter=(0.03, 0.06), noise=(0.006, 0.012),
                       slant=(-0.05, 0.15), connect=(0.0, 0.2), speed=(0.2, 0.5), aspect=(0.9, 1.1), ink=(0.05, 0.3)),
@@ -64,9 +65,9 @@ PEN_FAMILIES: dict[str, dict[str, tuple[float, float]]] = {
     "child": dict(weight=(0.05, 0.08), pressure=(0.0, 0.2), jitter=(0.1, 0.16), noise=(0.02, 0.035),
                   slant=(-0.15, 0.1), connect=(0.0, 0.1), speed=(0.0, 0.3), aspect=(1.0, 1.25), ink=(0.05, 0.35)),
 }
-PEN_TRAIN_FAMILIES = ("ballpoint", "gel", "felt", "careful", "quick", "brush")
-PEN_OOD_FAMILIES = ("pencil", "child")
-PENS_PER_FAMILY_ZH = 8
+ALL_PEN_FAMILIES = ("ballpoint", "gel", "felt", "careful", "quick", "brush", "pencil", "child")
+PENS_PER_FAMILY_ZH = 6  # hanzi-writer medians: 8 families x 6 pens
+PENS_PER_FAMILY_SKEL = 2  # each font-skeleton stroke set: 8 families x 2 pens
 
 # Hershey skeletons: look-alike clusters, and which side of the split each cluster is on.
 HERSHEY_CLUSTERS = {
@@ -77,10 +78,29 @@ HERSHEY_CLUSTERS = {
 HERSHEY_TRAIN = ("hershey-script-1", "hershey-script-med", "ems-readability", "ems-readability-italic",
                  "ems-tech", "ems-osmotron", "hershey-sans-1", "hershey-sans-med")
 HERSHEY_OOD = ("ems-allure", "ems-felix", "ems-elfin")  # one script, one italic, one print hand
-LATIN_PEN_OOD_FAMILIES = ("pencil", "child", "quick", "ballpoint")
 
 # Latin fonts that are near-copies of each other (same design, other weight or brush).
-FONT_CLUSTERS = {"caveat-brush": "caveat"}
+FONT_CLUSTERS = {
+    "caveat-brush": "caveat",
+    "patrick-hand-sc": "patrick-hand",
+    "sedgwick-ave-display": "sedgwick-ave",
+    "delius-unicase": "delius",
+    "delius-swash-caps": "delius",
+    "shadows-into-light-two": "shadows-into-light",
+    "bilbo-swash-caps": "bilbo",
+    "comforter-brush": "comforter",
+    "birthstone-bounce": "birthstone",
+}
+# Families published as many regional variants of one design: each family is one cluster.
+FONT_FAMILY_PREFIXES = ("playwrite-", "edu-")
+
+
+def _font_cluster(fid: str) -> str:
+    """The look-alike cluster of a Latin font: the split keeps a whole cluster on one side."""
+    for prefix in FONT_FAMILY_PREFIXES:
+        if fid.startswith(prefix):
+            return prefix.rstrip("-")
+    return FONT_CLUSTERS.get(fid, fid)
 
 
 def _rng(key: str) -> np.random.Generator:
@@ -111,7 +131,7 @@ def font_writer(entry: dict) -> WriterSpec:
     zh = entry["script"] == "zh"
     return WriterSpec(
         id=f"font:{fid}", kind="font", langs=tuple(entry["langs"]), source=fid,
-        group=FONT_CLUSTERS.get(fid, fid) if not zh else entry["group"],
+        group=_font_cluster(fid) if not zh else entry["group"],
         em=_draw(rng, 42, 56) if zh else _draw(rng, 44, 60),
         slant=_draw(rng, -0.08, 0.2) if not zh else _draw(rng, -0.06, 0.1),
         tracking=_draw(rng, -0.03, 0.03) if cursive else _draw(rng, -0.02, 0.1),
@@ -123,16 +143,20 @@ def font_writer(entry: dict) -> WriterSpec:
 @lru_cache(maxsize=1)
 def all_writers() -> tuple[WriterSpec, ...]:
     """Every writer the assets allow, fonts first, in a fixed order."""
-    out = [font_writer(e) for e in store.index()["fonts"] if e["langs"]]
+    out = [font_writer(e) for e in store.index()["fonts"] if e["langs"] and e.get("writer", True)]
     if store.index().get("zh_medians", {}).get("chars"):
-        for family in PEN_TRAIN_FAMILIES + PEN_OOD_FAMILIES:
+        for family in ALL_PEN_FAMILIES:
             for i in range(PENS_PER_FAMILY_ZH):
-                out.append(pen_writer(f"pen:hz-{family}-{i:02d}", family, "hanzi-writer", ("zh",), f"pen-{family}"))
+                out.append(pen_writer(f"pen:hz-{family}-{i:02d}", family, "hanzi-writer", ("zh",), "hanzi-writer"))
+    for source, entry in store.zh_skeleton_sources().items():  # "skel:<font id>": a font's traced strokes
+        fid = source.removeprefix(store.SKEL_PREFIX)
+        for family in ALL_PEN_FAMILIES:
+            for i in range(PENS_PER_FAMILY_SKEL):
+                out.append(pen_writer(f"pen:sk-{fid}-{family}-{i:02d}", family, source, ("zh",), entry["group"]))
     shipped = store.index().get("hershey", {}).get("fonts", {})
     for hid in (h for h in HERSHEY_TRAIN + HERSHEY_OOD if h in shipped):
         cluster = HERSHEY_CLUSTERS.get(hid, hid)
-        families = LATIN_PEN_OOD_FAMILIES if hid in HERSHEY_OOD else PEN_TRAIN_FAMILIES
-        for family in families:
+        for family in ALL_PEN_FAMILIES:
             wid = f"pen:hershey-{hid.removeprefix('hershey-')}-{family}"
             out.append(pen_writer(wid, family, hid, LATIN, f"hershey-{cluster.removeprefix('hershey-')}"))
     return tuple(out)

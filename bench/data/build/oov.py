@@ -1,0 +1,84 @@
+"""Words outside the lexicon, for the built-in ``oov`` split (open-vocabulary reading).
+
+Run ``python -m bench.data.build.oov`` (needs ``wordfreq``, in the ``data-build`` extra). It keeps
+common words of each language that are not lexicon words, drawn with a fixed hash from the
+frequency list: English and Spanish words of 4-10 letters, Chinese words of 2-3 characters. The
+fonts are subset to the lexicon's characters, so a Chinese out-of-lexicon word is a new word made
+of characters the lexicon uses (a reader over a closed character set cannot spell a character it
+has never seen; Latin words use any letters). Writes ``bench/data/oov_words.csv``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+import unicodedata
+import zlib
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1]
+OUT = DATA / "oov_words.csv"
+PER_LANG = 200
+TOP_N = 30000
+LATIN = {"en": re.compile(r"^[a-z]{4,10}$"), "es": re.compile(r"^[a-záéíóúüñ]{4,10}$")}
+HAN = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
+# Frequency lists come from web text: leave out slurs and obscenities (a benchmark is shown to people).
+BLOCK = set("""puta putas puto putos mierda coño joder pendejo pendejos cabrón cabrones verga culo
+chingar chinga maricón marica zorra fuck fucking fucked shit bitch bitches cunt dick cock pussy whore
+nigga nigger faggot slut bastard damn porn porno sexo sexy""".split())
+
+
+def _lexicon(path: Path) -> tuple[dict[str, set[str]], set[str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    words = {l: {unicodedata.normalize("NFC", r[l]).casefold() for r in rows if r.get(l)} for l in ("en", "es", "zh")}
+    zh_chars = {c for w in words["zh"] for c in w}
+    return words, zh_chars
+
+
+def pick(lang: str, lexicon: dict[str, set[str]], zh_chars: set[str], n: int = PER_LANG) -> list[tuple[str, int]]:
+    """(word, frequency rank) of ``n`` out-of-lexicon words of ``lang``, chosen by a fixed hash."""
+    from wordfreq import top_n_list
+
+    taken = lexicon["en"] | lexicon["es"] | lexicon["zh"]
+    cands = []
+    for rank, w in enumerate(top_n_list(lang, TOP_N)):
+        w = unicodedata.normalize("NFC", w).casefold()
+        if w in taken or w in BLOCK:
+            continue
+        if lang == "zh":
+            if not HAN.match(w) or not set(w) <= zh_chars:
+                continue
+        elif not LATIN[lang].match(w):
+            continue
+        cands.append((w, rank))
+    cands.sort(key=lambda c: zlib.crc32(f"oov:{lang}:{c[0]}".encode()))
+    return sorted(cands[:n], key=lambda c: c[1])
+
+
+def build(lexicon: Path = DATA / "lexicon.csv", out: Path = OUT) -> Path:
+    import wordfreq
+
+    words, zh_chars = _lexicon(lexicon)
+    version = getattr(wordfreq, "__version__", "3.x")
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(["lang", "word", "freq_rank", "source"])
+        for lang in ("en", "es", "zh"):
+            for w, rank in pick(lang, words, zh_chars):
+                wr.writerow([lang, w, rank, f"wordfreq {version} top_n_list({lang!r}, {TOP_N})"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lexicon", type=Path, default=DATA / "lexicon.csv")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    print(build(args.lexicon, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
