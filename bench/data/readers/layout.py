@@ -86,8 +86,13 @@ def descendants(el, name: str) -> list:
 
 
 def describe(el) -> str:
-    ident = el.get("id") or el.get("ID")
-    return f"<{local(el)}{f' id={ident}' if ident else ''}>"
+    """``<Word id=w2>``; an element without an id is named under its parent (``<Word id=w2>/<Coords>``)."""
+    ident = el.get("id") or el.get("ID") or el.get("{http://www.w3.org/XML/1998/namespace}id")
+    here = f"<{local(el)}{f' id={ident}' if ident else ''}>"
+    parent = el.getparent()
+    if ident or parent is None:
+        return here
+    return f"{describe(parent)}/{here}"
 
 
 def damaged(path: Path, el, msg: str) -> BenchError:
