@@ -214,6 +214,28 @@ def test_hf_saved_to_disk_keeps_its_splits(tmp_path):
     assert Dataset.load(tmp_path / "one").splits == ["ood"]
 
 
+def test_hf_datasets_library_folders_and_the_hub(tmp_path, monkeypatch):
+    """A real save_to_disk folder (ClassLabel text, ``img`` column) and --allow-download through the
+    datasets library (its load_dataset stubbed: no network in tests)."""
+    datasets = pytest.importorskip("datasets")
+    feats = datasets.Features({"img": datasets.Image(), "label": datasets.ClassLabel(names=["dog", "cat"]),
+                               "writer": datasets.Value("string")})
+    ds = datasets.Dataset.from_dict({"img": [{"bytes": F.image_bytes(w, "JPEG"), "path": None} for w in ("cat", "dog")],
+                                     "label": [1, 0], "writer": ["x", "y"]}, features=feats)
+    dd = datasets.DatasetDict({"validation": ds})
+    dd.save_to_disk(str(tmp_path / "saved"))
+    assert _import("hf", tmp_path / "saved", tmp_path / "a") == 0
+    rows = _rows(tmp_path / "a")
+    assert {w: (r["split"], r["style"]) for w, r in rows.items()} == {"cat": ("validation", "hf-saved-x"),
+                                                                      "dog": ("validation", "hf-saved-y")}
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, revision=None: calls.append((name, revision)) or dd)
+    assert _import("hf", "someone/words", tmp_path / "b", "--allow-download", "--revision", "abc123") == 0
+    assert calls == [("someone/words", "abc123")] and sorted(_rows(tmp_path / "b")) == ["cat", "dog"]
+    meta = json.loads((tmp_path / "b" / "dataset.json").read_text())
+    assert meta["name"] == "hf-someone_words" and meta["sources"][0]["revision"] == "abc123"
+
+
 def test_hf_unmappable_input_is_one_line(tmp_path, capsys):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -249,6 +271,8 @@ def test_a_manifest_parquet_with_image_bytes_is_a_dataset(tmp_path):
     for i, w in enumerate(words):  # one row group per row: each read from its own group
         ref = Image.open(io.BytesIO(F.image_bytes(w, "PNG"))).convert("RGB")
         assert np.array_equal(np.asarray(ds.load_image(f"embedded/{i:07d}")), np.asarray(ref))
+    assert main(["data", "show", "--dataset", str(tmp_path / "ds"), "--out", str(tmp_path / "sheets")]) == 0
+    assert Image.open(tmp_path / "sheets" / "ood-en.png").width > 0
 
 
 # --- end to end -----------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, 
     other_level = 0
     with _staging(out, opts.append) as stage:
         rows: list[dict] = []
+        ids: set[str] = set()
         bar = progress_bar(sum(len(i.words) for i in inks), f"{fmt} words", opts.progress, unit="word")
         for ink in inks:
             for reason, n in ink.notes.items():
@@ -115,6 +116,9 @@ def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, 
                     notes["not in the lexicon"] = notes.get("not in the lexicon", 0) + 1
                     continue
                 ident = f"{fmt}/{srcname}/{doc}/{safe_name(w.id)}"
+                if ident in ids:  # ids repeated within a file
+                    ident = f"{ident}#{n}"
+                ids.add(ident)
                 img = render_strokes(prepare(w.strokes, scale, y_up), ident, writer_spec, seed, augment)
                 path = f"{part}/{doc}/{n:05d}.png"
                 (stage / path).parent.mkdir(parents=True, exist_ok=True)
