@@ -106,6 +106,11 @@ def _lines(out: LayoutPage, lines: list, path: Path, tags: dict[str, str]) -> No
     typical = sorted(heights)[len(heights) // 2] if heights else 40.0
     for ln in lines:
         poly = _shape(ln, path, required=False)
+        strings = L.children(ln, "String")
+        if poly is None and strings and all(_shape(st, path, required=False) for st in strings):
+            pts = [p for st in strings for p in _shape(st, path, required=False)]  # the words' box
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            poly = L.box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
         if poly is None:
             base = ln.get("BASELINE")
             if not base or len(L.parse_points(base, path, ln, "BASELINE")) < 2:

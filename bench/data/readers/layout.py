@@ -17,6 +17,7 @@ from bench.errors import BenchError
 Point = tuple[float, float]
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 CUSTOM_WRITER = re.compile(r"\b(writer|hand|scribe|author)\s*\{([^}]*)\}", re.I)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".jp2", ".webp")
 WRITER_NAMES = ("writer", "writer_id", "writerid", "hand", "scribe", "author")
 
 
@@ -148,8 +149,9 @@ def baseline_band(points: list[Point], height: float) -> list[Point]:
 def find_image(xml: Path, ref: str | None) -> Path | None:
     """The page image: ``ref`` relative to the XML's folder, else its parent (Transkribus exports put
     the XML in ``page/`` next to the images), by the full relative path and then by file name."""
-    if not ref:
-        return None
+    if not ref:  # no file named: an image with the XML's name next to it
+        return next((c for e in IMAGE_SUFFIXES for c in (xml.with_suffix(e), xml.parent.parent / (xml.stem + e))
+                     if c.is_file()), None)
     ref = ref.strip().replace("\\", "/")
     if ref.startswith("file://"):
         ref = ref[len("file://"):]

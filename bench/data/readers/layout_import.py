@@ -88,7 +88,7 @@ def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOption
             rel = lp.xml.relative_to(root).with_suffix("")
             img_path = L.find_image(lp.xml, lp.image_ref)
             if img_path is None:
-                missing.append(f"{lp.xml.name} -> {lp.image_ref}")
+                missing.append(f"{lp.xml.name} -> {lp.image_ref or 'no image named'}")
                 continue
             im, why = L.open_page_image(img_path)
             if im is None:
