@@ -93,10 +93,12 @@ def _add(out: InkFile, ident: str, text: str, writer: str | None, strokes: list[
 
 
 def _annotation(el, types: tuple[str, ...]) -> str:
-    """The text of the element's own first annotation of one of ``types`` ('' if none)."""
+    """The text of the element's own first annotation of one of ``types`` ('' if none; CROHME's
+    ``Segmentation`` label of the group that holds the symbols is structure, not text)."""
     for a in L.children(el, "annotation"):
-        if (a.get("type") or "").strip().lower() in types and (a.text or "").strip():
-            return a.text.strip()
+        text = (a.text or "").strip()
+        if (a.get("type") or "").strip().lower() in types and text and text != "Segmentation":
+            return text
     return ""
 
 

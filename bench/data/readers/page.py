@@ -12,11 +12,11 @@ from pathlib import Path
 from . import layout as L
 from .layout import LayoutPage, Region
 
-NAMESPACE_PREFIX = "http://schema.primaresearch.org/PAGE/gts/pagecontent/"
+NAMESPACE_PART = "schema.primaresearch.org/PAGE/gts/pagecontent/"  # http:// or (Transkribus) https://
 
 
 def is_page(root) -> bool:
-    return L.local(root) == "PcGts" and (L.namespace(root).startswith(NAMESPACE_PREFIX) or not L.namespace(root))
+    return L.local(root) == "PcGts" and (NAMESPACE_PART in L.namespace(root) or not L.namespace(root))
 
 
 def read_page(path: Path, level: str = "word") -> LayoutPage:
