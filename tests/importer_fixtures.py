@@ -174,9 +174,11 @@ def write_unipen(root: Path, damaged: bool = False) -> Path:
         for s in ss:
             lines.append(".PEN_DOWN")
             lines += [f"{int(x)} {int(1000 - y)}" for x, y in s]
-            lines.append(".PEN_UP")
+            lines.append(".PEN_UP")  # empty: it only ends the stroke
+        if w == "dog":
+            lines += [".PEN_UP", "500 500", "510 505"]  # the pen hovering to the next word: a component
     (root / "include" / "w07.dat").write_text("\n".join(lines) + "\n", encoding="ascii")
-    n_dog, n_all = len(strokes["dog"]), len(strokes["dog"]) + len(strokes["water"])
+    n_dog, n_all = len(strokes["dog"]), len(strokes["dog"]) + 1 + len(strokes["water"])
     last = n_all + 5 if damaged else n_all - 1
     seg = [".COMMENT two words by one writer\n  (continued comment line)", ".WRITER_ID w07", ".INCLUDE w07.dat",
            f'.SEGMENT WORD 0-{n_dog - 1} ? "dog"', f'.SEGMENT WORD {n_dog}-{last} OK "water"',

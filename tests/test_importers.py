@@ -163,7 +163,13 @@ def _centroid_x(mask: np.ndarray) -> float:
 
 
 def test_unipen_include_writer_segments_and_y_axis(tmp_path, lex, capsys):
+    from bench.data.readers.unipen import read_unipen
+
     root = F.write_unipen(tmp_path / "src")
+    ink = read_unipen(root / "data" / "w07.dat")  # a pen-up block with points (hover) is a component
+    water = F.strokes_for("water")
+    assert [w.text for w in ink.words] == ["dog", "water"] and len(ink.words[1].strokes) == len(water)
+    assert np.allclose(ink.words[1].strokes[0], np.floor(water[0]) * [1, -1] + [0, 1000])
     out = tmp_path / "ds"
     assert _import("unipen", root, out, lex=lex) == 0
     assert "1 marked BAD" in capsys.readouterr().err
@@ -180,7 +186,7 @@ def test_unipen_include_writer_segments_and_y_axis(tmp_path, lex, capsys):
 
 def test_unipen_segment_beyond_the_strokes_is_one_line(tmp_path, capsys):
     assert _import("unipen", F.write_unipen(tmp_path / "src", damaged=True), tmp_path / "ds") == 2
-    _one_line_error(capsys, "w07.dat:6:", ".SEGMENT names strokes")
+    _one_line_error(capsys, "w07.dat:6:", ".SEGMENT names components")
     _nothing_left(tmp_path / "ds")
 
 

@@ -1,8 +1,9 @@
 """UNIPEN 1.0 pen traces: keyword lines (``.KEYWORD args``) with point lines under ``.PEN_DOWN``.
 
 ``.SEGMENT LEVEL DELINEATION [QUALITY] ["label"]`` names the strokes of a word (or line,
-character) by pen-down stroke numbers counted from 0 in file order (``0-3``, ``4,6``; ``5:12-7:3``
-with point offsets); ``.COORD`` gives the channel order (X and Y), ``.WRITER_ID`` the writer of what
+character) by component numbers (``0-3``, ``4,6``; ``5:12-7:3`` with point offsets). Components are the
+``.PEN_DOWN`` and ``.PEN_UP`` blocks that hold points, counted from 0 in file order (an empty
+``.PEN_UP``, the usual way to end a stroke, is no component); only pen-down ones are drawn. ``.COORD`` gives the channel order (X and Y), ``.WRITER_ID`` the writer of what
 follows, and ``.INCLUDE FILE`` pulls in another file (looked up next to the including file, then in
 ``include/`` folders above it, the layout of the UNIPEN CD). Segments marked ``BAD`` are left out.
 """
@@ -49,11 +50,11 @@ def _find_include(name: str, including: Path) -> Path | None:
 
 class _Reader:
     def __init__(self) -> None:
-        self.strokes: list[list[tuple[float, float]]] = []
+        self.strokes: list[tuple[bool, list[tuple[float, float]]]] = []  # (pen down, points) per block
         self.segments: list[_Segment] = []
         self.writer: str | None = None
         self.ix, self.iy = 0, 1
-        self.in_down = False
+        self.in_block = False
 
     def read(self, path: Path, depth: int = 0, stack: tuple = ()) -> None:
         if depth > MAX_INCLUDE_DEPTH or path.resolve() in stack:
@@ -68,20 +69,20 @@ class _Reader:
             line, no = lines[i], i + 1
             i += 1
             if not line.startswith("."):
-                if self.in_down and line.strip():
+                if self.in_block and line.strip():
                     parts = line.split()
                     try:
-                        self.strokes[-1].append((float(parts[self.ix]), float(parts[self.iy])))
+                        self.strokes[-1][1].append((float(parts[self.ix]), float(parts[self.iy])))
                     except (ValueError, IndexError):
-                        raise BenchError(f"{path}:{no}: point line {line.strip()[:40]!r} under .PEN_DOWN is not "
+                        kind = ".PEN_DOWN" if self.strokes[-1][0] else ".PEN_UP"
+                        raise BenchError(f"{path}:{no}: point line {line.strip()[:40]!r} under {kind} is not "
                                          f"numbers") from None
                 continue
             head = line.split(None, 1)
             key, arg = head[0].upper(), (head[1].strip() if len(head) > 1 else "")
-            self.in_down = False
-            if key == ".PEN_DOWN":
-                self.strokes.append([])
-                self.in_down = True
+            self.in_block = key in (".PEN_DOWN", ".PEN_UP")
+            if self.in_block:
+                self.strokes.append((key == ".PEN_DOWN", []))
             elif key == ".COORD":
                 names = arg.upper().split()
                 if "X" not in names or "Y" not in names:
@@ -107,8 +108,8 @@ class _Reader:
                                               _unescape(m.group(1)) if m else "", self.writer, f"{path}:{no}"))
 
 
-def _strokes_of(seg: _Segment, strokes: list[np.ndarray]) -> list[np.ndarray]:
-    """The strokes (or parts, with ``s:p`` offsets) a delineation names."""
+def _strokes_of(seg: _Segment, strokes: list[tuple[bool, np.ndarray]]) -> list[np.ndarray]:
+    """The pen-down strokes (or parts, with ``s:p`` offsets) among the components a delineation names."""
     out = []
     for item in seg.delineation.split(","):
         a, _, b = item.partition("-")
@@ -118,11 +119,12 @@ def _strokes_of(seg: _Segment, strokes: list[np.ndarray]) -> list[np.ndarray]:
         except ValueError:
             raise BenchError(f"{seg.where}: .SEGMENT delineation {seg.delineation!r} is not stroke numbers") from None
         if not (0 <= s0 <= s1 < len(strokes)):
-            raise BenchError(f"{seg.where}: .SEGMENT names strokes {s0}-{s1}, the file has {len(strokes)}")
+            raise BenchError(f"{seg.where}: .SEGMENT names components {s0}-{s1}, the file has {len(strokes)}")
         for s in range(s0, s1 + 1):
             lo = p0 if s == s0 else 0
             hi = (p1 + 1 if p1 >= 0 else None) if s == s1 else None
-            out.append(strokes[s][lo:hi])
+            if strokes[s][0]:
+                out.append(strokes[s][1][lo:hi])
     return out
 
 
@@ -130,7 +132,7 @@ def read_unipen(path: Path, level: str = "word") -> InkFile:
     """Parse one UNIPEN file (with its includes) into word (or line) samples."""
     r = _Reader()
     r.read(path)
-    strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in r.strokes]
+    strokes = [(down, np.asarray(p, dtype=np.float64).reshape(-1, 2)) for down, p in r.strokes if p]
     out = InkFile(path)
     wanted = WORD_LEVELS if level == "word" else LINE_LEVELS
     present = {s.level for s in r.segments}
