@@ -78,6 +78,8 @@ def text_of(el) -> str:
 
     best = min(equivs, key=rank)
     uni = L.child(best, "Unicode")
+    if uni is None:  # PlainText is optional beside Unicode, but some tools write only it
+        uni = L.child(best, "PlainText")
     return (uni.text or "") if uni is not None else ""
 
 
