@@ -1,6 +1,6 @@
 """``bench data import inkml|unipen``: render recorded pen traces into word images.
 
-Each sample's strokes are drawn with the synthesizer's pen (``bench.data.synth.render.render_strokes``)
+Each sample's strokes are drawn with the synthesizer's pen (``bench.data.synth.traces.render_strokes``)
 by one fixed writer: the same pen width and ink for every sample, no slant of its own, plain paper,
 so the images show what was written and nothing the renderer made up; ``--augment`` adds the
 synthesizer's scan effects, seeded per sample. Coordinates are scaled per file so that the file's
@@ -78,7 +78,7 @@ def file_scale(ink: InkFile) -> float:
 def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, lang: str, level: str = "word",
                augment: bool = False, y_up: bool = False, seed: int = 0) -> Path:
     """Import InkML or UNIPEN files (a file or a folder of them) into the folder ``out``."""
-    from bench.data.synth.render import render_strokes
+    from bench.data.synth.traces import render_strokes
 
     if fmt == "inkml":
         try:

@@ -43,23 +43,6 @@ def render_word(text: str, lang: str, writer: WriterSpec, seed: int, augment: bo
         ink = pen.draw(pen.layout(text, writer, em, r), writer, em, thick, r)
     else:
         ink = fontdraw.draw(text, writer, em, writer.weight + (math.log(thick) * 2.5 if a else 0.0), r)
-    return _scan(ink, writer, em, r, a)
-
-
-def render_strokes(strokes: list, key: str, writer: WriterSpec, seed: int, augment: bool = False) -> Image.Image:
-    """Draw recorded pen strokes (arrays of x, y in pixels at the writer's em, y down) with the
-    writer's pen, then lay them on paper like ``render_word``: plain with ``augment=False``, a new
-    scan per seed otherwise. ``key`` (e.g. the sample id) seeds the randomness with ``seed``."""
-    r = Rand("strokes", writer.id, key, int(seed), bool(augment))
-    em = writer.em * (math.exp(r.normal(0.0, 0.08)) if augment else 1.0)
-    thick = math.exp(r.normal(0.0, 0.12)) if augment else 1.0
-    scale = em / writer.em
-    ink = pen.draw([(s * scale, False) for s in strokes], writer, em, thick, r)
-    return _scan(ink, writer, em, r, augment)
-
-
-def _scan(ink: Image.Image, writer: WriterSpec, em: float, r: Rand, a: bool) -> Image.Image:
-    """Slant, margins and paper for an ink mask (with ``a``: rotation, warp, texture, blur, JPEG)."""
     slant = writer.slant + (r.normal(0.0, 0.04) if a else 0.0)
     angle = r.normal(0.0, 0.025) if a else 0.0
     elastic = em * r.uniform(0.01, 0.035) if a and r.random() < 0.6 else 0.0
