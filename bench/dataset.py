@@ -7,11 +7,14 @@ may declare a lexicon (a path inside the folder). Every path must stay inside th
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
+import io
 import json
 import os
 import re
 import stat
+import threading
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from .errors import BenchError
 from .lexicon import Lexicon
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "text", "semantic_id", "lang", "style", "split")
+IMAGE_COLUMNS: tuple[str, ...] = ("image", "img")  # manifest.parquet columns that may hold image bytes
 MANIFEST_NAMES: tuple[str, ...] = ("manifest.csv", "manifest.parquet")
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 NO_CONCEPT = -1
@@ -45,6 +49,7 @@ class Dataset:
     name: str
     lexicon: Lexicon | None
     meta: dict
+    embedded: "EmbeddedImages | None" = None  # images stored in manifest.parquet's image column
 
     @classmethod
     def load(cls, root: str | Path) -> "Dataset":
@@ -52,13 +57,17 @@ class Dataset:
         if not root.is_dir():
             raise BenchError(f"dataset folder not found: {root}")
         meta = _read_meta(root)
-        samples = _validate(_read_manifest(root), root)
+        manifest, image_column = _read_manifest(root)
+        samples = _validate(manifest, root)
+        embedded = None
+        if image_column is not None:
+            embedded = EmbeddedImages(root / "manifest.parquet", image_column, samples["path"].tolist())
         lexicon = None
         if meta.get("lexicon"):
             lex_path = _inside(root, str(meta["lexicon"]), "dataset.json lexicon")
             lexicon = Lexicon.load(lex_path)
         name = str(meta.get("name") or root.name)
-        return cls(root=root, samples=samples, name=name, lexicon=lexicon, meta=meta)
+        return cls(root=root, samples=samples, name=name, lexicon=lexicon, meta=meta, embedded=embedded)
 
     @property
     def splits(self) -> list[str]:
@@ -86,7 +95,9 @@ class Dataset:
         for name in (*MANIFEST_NAMES, "dataset.json"):
             p = self.root / name
             if p.is_file():
-                h.update(p.read_bytes())
+                with open(p, "rb") as f:  # in chunks: a Parquet manifest may hold every image
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        h.update(chunk)
         if self.lexicon is not None:
             h.update(self.lexicon.fingerprint.encode())
         for rel in self.samples["path"]:
@@ -101,6 +112,10 @@ class Dataset:
 
     def load_image(self, rel: str):
         """Decode one image as RGB; raise ImageLoadError with a reason instead of crashing."""
+        if self.embedded is not None and rel in self.embedded.row_of:
+            data = self.embedded.bytes_of(rel)
+            if data is not None:
+                return decode_image(io.BytesIO(data), len(data))
         try:
             path = (self.root / rel).resolve()
         except (OSError, RuntimeError, ValueError) as exc:  # symlink loops, odd names
@@ -114,17 +129,27 @@ def load_image(path: Path):
     """Open an image file as an RGB PIL image, or raise ImageLoadError naming the problem.
 
     Any decoder failure becomes ImageLoadError: one bad file must never stop a run."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ImageLoadError("file not found") from None
+    except OSError as exc:
+        raise ImageLoadError(f"cannot read ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise ImageLoadError("not a regular file")
+    return decode_image(path, st.st_size)
+
+
+def decode_image(src, size: int):
+    """Decode a file path or a binary file object (``size`` bytes) as RGB, or raise ImageLoadError."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
-            raise ImageLoadError("not a regular file")
-        if st.st_size == 0:
+        if size == 0:
             raise ImageLoadError("empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(src) as im:
                 if getattr(im, "n_frames", 1) > 1:
                     im = next(iter(ImageSequence.Iterator(im)))
                 w, h = im.size
@@ -223,15 +248,16 @@ def _read_meta(root: Path) -> dict:
     return meta
 
 
-def _read_manifest(root: Path) -> pd.DataFrame:
+def _read_manifest(root: Path) -> tuple[pd.DataFrame, str | None]:
+    """The manifest's rows, and the name of the Parquet column holding image bytes (None: files)."""
     for name in MANIFEST_NAMES:
         p = root / name
         if not p.is_file():
             continue
         try:
             if name.endswith(".csv"):
-                return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
-            return pd.read_parquet(p).astype(str)
+                return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8"), None
+            return _read_parquet_manifest(p)
         except UnicodeDecodeError:
             raise BenchError(f"{p}: manifest is not UTF-8 ({_first_bad_utf8(p)})") from None
         except pd.errors.EmptyDataError:
@@ -243,6 +269,71 @@ def _read_manifest(root: Path) -> pd.DataFrame:
         except Exception as exc:  # noqa: BLE001 - any reader failure is a user-facing data error
             raise BenchError(f"{p}: cannot read manifest ({type(exc).__name__}: {exc})") from None
     raise BenchError(f"no manifest.csv or manifest.parquet in {root}")
+
+
+def _read_parquet_manifest(p: Path) -> tuple[pd.DataFrame, str | None]:
+    """Every column but the image bytes (those stay on disk until an image is asked for)."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(p)
+    schema = pf.schema_arrow
+    image = next((c for c in IMAGE_COLUMNS if c in schema.names and _holds_bytes(schema.field(c).type)), None)
+    df = pf.read(columns=[c for c in schema.names if c != image]).to_pandas()
+    df = df.astype(str).where(df.notna(), "")
+    if image is not None and ("path" not in df.columns or (df["path"].str.strip() == "").any()):
+        df["path"] = [f"embedded/{i:07d}" for i in range(len(df))]  # display names for embedded images
+    return df, image
+
+
+def _holds_bytes(t) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_struct(t):
+        return t.get_field_index("bytes") >= 0
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+
+class EmbeddedImages:
+    """Lazy access to image bytes in a Parquet column (the ``datasets`` Image struct or raw binary):
+    one row group is read at a time and the last few are kept, so memory stays at a few row groups."""
+
+    KEEP = 4
+
+    def __init__(self, path: Path, column: str, paths: list[str]) -> None:
+        import pyarrow.parquet as pq
+
+        self.path, self.column = path, column
+        self.row_of = {p: i for i, p in enumerate(paths)}
+        if len(self.row_of) != len(paths):
+            raise BenchError(f"{path}: paths must be unique when images are embedded")
+        md = pq.ParquetFile(path).metadata
+        self._starts = [0]
+        for g in range(md.num_row_groups):
+            self._starts.append(self._starts[-1] + md.row_group(g).num_rows)
+        self._groups: dict[int, object] = {}
+        self._lock = threading.Lock()
+        self._file = None
+
+    def bytes_of(self, rel: str) -> bytes | None:
+        """The image bytes of the row whose path is ``rel`` (None when the cell holds none)."""
+        row = self.row_of[rel]
+        g = bisect.bisect_right(self._starts, row) - 1
+        with self._lock:
+            col = self._groups.pop(g, None)
+            if col is None:
+                import pyarrow.parquet as pq
+
+                if self._file is None:
+                    self._file = pq.ParquetFile(self.path)
+                col = self._file.read_row_group(g, columns=[self.column]).column(0).combine_chunks()
+            self._groups[g] = col  # most recently used last
+            while len(self._groups) > self.KEEP:
+                self._groups.pop(next(iter(self._groups)))
+        cell = col[row - self._starts[g]]
+        value = cell.as_py()
+        if isinstance(value, dict):
+            value = value.get("bytes")
+        return value
 
 
 def _first_bad_utf8(path: Path) -> str:

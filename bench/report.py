@@ -92,6 +92,21 @@ class Thumbnails:
         self.root = Path(root).resolve() if root else None
         self._cache: dict[str, tuple[str | None, str]] = {}
 
+    def _embedded(self):
+        """The dataset, when its images live in manifest.parquet (loaded once); else None."""
+        if not hasattr(self, "_ds"):
+            from .dataset import Dataset
+            from .errors import BenchError
+
+            self._ds = None
+            if (self.root / "manifest.parquet").is_file():
+                try:
+                    ds = Dataset.load(self.root)
+                    self._ds = ds if ds.embedded is not None else None
+                except BenchError:
+                    pass
+        return self._ds
+
     def get(self, rel: str) -> tuple[str | None, str]:
         if rel not in self._cache:
             self._cache[rel] = self._make(rel)
@@ -106,7 +121,8 @@ class Thumbnails:
         if not path.is_relative_to(self.root):
             return None, "path outside the dataset folder"
         try:
-            im = load_image(path)
+            embedded = None if path.is_file() else self._embedded()
+            im = embedded.load_image(rel) if embedded is not None else load_image(path)
         except ImageLoadError as exc:
             return None, str(exc)
         im.thumbnail(THUMB_SIZE)

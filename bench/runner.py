@@ -11,6 +11,8 @@ the very code the local executor runs, restricted to that unit's jobs.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import statistics
@@ -143,7 +145,7 @@ def _subsample(ds: Dataset, limit: int | None, seed: int) -> Dataset:
     for _, grp in ds.samples.groupby(["split", "lang"], sort=True):
         parts.append(grp.sample(n=min(limit, len(grp)), random_state=seed) if len(grp) > limit else grp)
     samples = pd.concat(parts).sort_index()
-    return Dataset(ds.root, samples, ds.name, ds.lexicon, ds.meta)
+    return dataclasses.replace(ds, samples=samples)  # keeps embedded images and the rest
 
 
 def log(msg: str) -> None:

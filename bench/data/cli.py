@@ -106,7 +106,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from bench.dataset import Dataset
 
     ds = Dataset.load(_dataset_dir(args))
-    paths = write_sheets(ds.root, ds.samples, args.out, split=args.split, lang=args.lang, n=args.n)
+    paths = write_sheets(ds.root, ds.samples, args.out, split=args.split, lang=args.lang, n=args.n,
+                         load=ds.load_image)
     if not paths:
         raise BenchError(f"no samples for split={args.split or 'any'} lang={args.lang or 'any'} in {ds.root}")
     for p in paths:
@@ -133,8 +134,10 @@ def table1(samples) -> tuple[list[str], list[list]]:
 
 
 def write_sheets(root: Path, samples, out: Path, split: str | None = None, lang: str | None = None,
-                 n: int = 48) -> list[Path]:
-    """One contact-sheet PNG per (split, language): a spread of ``n`` samples over styles."""
+                 n: int = 48, load=None) -> list[Path]:
+    """One contact-sheet PNG per (split, language): a spread of ``n`` samples over styles.
+
+    ``load`` (a dataset's ``load_image``) reads images also when they are embedded in the manifest."""
     import pandas as pd
     from PIL import Image
 
@@ -151,7 +154,7 @@ def write_sheets(root: Path, samples, out: Path, split: str | None = None, lang:
         groups = [g for _, g in part[part["style"].isin(styles)].groupby("style", sort=True)]
         picks = pd.concat([g.iloc[sorted({(j * len(g) // per + 37 * si) % len(g) for j in range(per)})]
                            for si, g in enumerate(groups)]).head(n)  # other words for each style
-        images = [Image.open(root / p).convert("L") for p in picks["path"]]
+        images = [(load(p) if load else Image.open(root / p)).convert("L") for p in picks["path"]]
         path = out / f"{sp}-{lg}.png"
         contact_sheet(images, labels=list(picks["style"])).save(path)
         paths.append(path)

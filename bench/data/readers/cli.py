@@ -1,4 +1,4 @@
-"""``bench data import iam|hwdb``: convert a real dataset into a manifest folder."""
+"""``bench data import iam|hwdb|page-xml|alto|inkml|unipen|hf``: convert a real dataset into a manifest folder."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,8 @@ from bench.lexicon import BUILTIN_LEXICON
 
 def register_import(data_subparsers) -> None:
     """Add ``import`` to the ``bench data`` command group (its subparsers object)."""
-    p = data_subparsers.add_parser("import", help="convert IAM words or CASIA-HWDB .gnt files into a dataset folder")
+    p = data_subparsers.add_parser("import", help="convert real handwriting (IAM, HWDB, PAGE-XML, ALTO, InkML, "
+                                                  "UNIPEN, Hugging Face) into a dataset folder")
     sub = p.add_subparsers(dest="import_format", required=True)
     a = sub.add_parser("iam", help="IAM words: words.txt + words/ PNG tree (forms.txt names writers)")
     a.add_argument("path", type=Path, help="IAM folder (with words.txt or ascii/words.txt, and words/), or words.txt")
@@ -18,32 +19,96 @@ def register_import(data_subparsers) -> None:
     h = sub.add_parser("hwdb", help="CASIA-HWDB1.0/1.1 isolated characters (.gnt files, folders or zips of them)")
     h.add_argument("path", type=Path, nargs="+", help=".gnt files, folders holding them, or the download zips")
     h.set_defaults(func=cmd_import, keep_err=False)
-    for q in (a, h):
+    parsers = [a, h]
+    for fmt, what in (("page-xml", "PAGE-XML (Transkribus, eScriptorium, Kraken; HTR-United sets)"),
+                      ("alto", "ALTO v2-v4 (eScriptorium, OCR-D; HTR-United sets)")):
+        q = sub.add_parser(fmt, help=f"{what}: crop transcribed words (or lines) from the page images")
+        q.add_argument("path", type=Path, help="an XML file, or a folder searched for them (images next to the "
+                                               "XML or one folder up)")
+        q.add_argument("--level", choices=("word", "line"), default="word",
+                       help="crop words (default; files without a word level give lines) or lines")
+        q.add_argument("--writer-by", choices=("page", "folder"), default="page",
+                       help="writer when the file names none: each page file (default) or each folder")
+        parsers.append(q)
+    for fmt, what in (("inkml", "InkML pen traces (W3C; CROHME-style annotations)"),
+                      ("unipen", "UNIPEN pen traces (.SEGMENT labels, .WRITER_ID, .INCLUDE)")):
+        q = sub.add_parser(fmt, help=f"{what}: render each word's traces with the synthesizer's pen")
+        q.add_argument("path", type=Path, help="a file, or a folder searched for them")
+        q.add_argument("--level", choices=("word", "line"), default="word",
+                       help="render words (default; files without words give their lines or characters) or lines")
+        q.add_argument("--augment", action="store_true",
+                       help="scan-like augmentation (slant, rotation, paper, blur) instead of the plain fixed pen")
+        q.add_argument("--y-axis", choices=("down", "up"), default="down" if fmt == "inkml" else "up",
+                       help=f"direction of growing y in the file (default {'down' if fmt == 'inkml' else 'up'})")
+        q.add_argument("--seed", type=int, default=0, help="render seed (with --augment)")
+        parsers.append(q)
+    f = sub.add_parser("hf", help="a Hugging Face dataset (save_to_disk folder, Parquet files, or the hub with "
+                                  "--allow-download) -> manifest.parquet with the image bytes inside")
+    f.add_argument("path", help="a local folder, or a hub dataset name (with --allow-download)")
+    f.add_argument("--text-column", default=None, help="transcription column (default: text, label, transcription, "
+                                                       "word, ...)")
+    f.add_argument("--image-column", default=None, help="image column (default: image or img)")
+    f.add_argument("--writer-column", default=None, help="writer column (default: writer, writer_id, ...; "
+                                                         "none: one style for the whole dataset)")
+    f.add_argument("--split-column", default=None, help="split column (default: split, else the source's "
+                                                        "split names)")
+    f.add_argument("--allow-download", action="store_true", help="NAME is a hub dataset: download it with the "
+                                                                 "datasets library (pip install 'xscript-bench[hf-data]')")
+    f.add_argument("--revision", default=None, help="hub revision (with --allow-download)")
+    parsers.append(f)
+    for q in parsers[2:]:
+        q.add_argument("--lang", required=True, help="ISO 639 code of the transcriptions (en, zh, es, fr, ...)")
+        q.set_defaults(func=cmd_import, keep_err=False)
+    for q in parsers:
         q.add_argument("--out", type=Path, required=True, help="dataset folder to write (new or empty)")
-        q.add_argument("--split", default="ood", help="split name for every sample (default ood)")
+        q.add_argument("--split", default=None,
+                       help="split name for every sample (default ood; hf: the source's splits, else ood)")
         q.add_argument("--lexicon", type=Path, default=BUILTIN_LEXICON,
                        help="concept lexicon CSV (default: the built-in bench/data/lexicon.csv)")
         q.add_argument("--no-lexicon", action="store_true", help="no lexicon: every word is within-language only")
         q.add_argument("--lexicon-only", action="store_true", help="keep only words that are in the lexicon")
-        q.add_argument("--name", default=None, help="dataset name (default iam-words / casia-hwdb)")
-        q.add_argument("--append", action="store_true",
-                       help="add to a folder made by an earlier import (e.g. IAM + HWDB for cross-language)")
+        q.add_argument("--name", default=None, help="dataset name (default: from the format and source)")
+        if q is not f:
+            q.add_argument("--append", action="store_true",
+                           help="add to a folder made by an earlier import (e.g. IAM + HWDB for cross-language)")
         q.add_argument("--no-progress", action="store_true")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from bench.dataset import LANG_CODE
     from bench.errors import BenchError
 
     from .convert import ImportOptions, import_hwdb, import_iam
 
-    if not args.split.strip():
+    split = args.split.strip() if args.split is not None else None
+    if split == "":
         raise BenchError("--split must not be empty")
-    opts = ImportOptions(split=args.split.strip(), lexicon=None if args.no_lexicon else args.lexicon,
+    lang = getattr(args, "lang", None)
+    if lang is not None and not LANG_CODE.match(lang):
+        raise BenchError(f"--lang {lang!r} is not an ISO 639 code such as en, zh, es")
+    opts = ImportOptions(split=split or "ood", lexicon=None if args.no_lexicon else args.lexicon,
                          lexicon_only=args.lexicon_only, keep_err=args.keep_err, name=args.name,
-                         append=args.append, progress=not args.no_progress)
-    if args.import_format == "iam":
+                         append=getattr(args, "append", False), progress=not args.no_progress)
+    fmt = args.import_format
+    if fmt == "iam":
         out = import_iam(args.path, args.out, opts)
-    else:
+    elif fmt == "hwdb":
         out = import_hwdb(args.path, args.out, opts)
+    elif fmt in ("page-xml", "alto"):
+        from .layout_import import import_layout
+
+        out = import_layout(fmt, args.path, args.out, opts, lang, level=args.level, writer_by=args.writer_by)
+    elif fmt in ("inkml", "unipen"):
+        from .ink_import import import_ink
+
+        out = import_ink(fmt, args.path, args.out, opts, lang, level=args.level, augment=args.augment,
+                         y_up=args.y_axis == "up", seed=args.seed)
+    else:
+        from .hf import HfColumns, import_hf
+
+        cols = HfColumns(text=args.text_column, image=args.image_column, writer=args.writer_column,
+                         split=args.split_column)
+        out = import_hf(args.path, args.out, opts, lang, cols, forced_split=split,
+                        allow_download=args.allow_download, revision=args.revision)
     print(out)
     return 0
