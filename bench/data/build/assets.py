@@ -327,11 +327,16 @@ def ink_missing(path: Path, chars: set[str]) -> list[str]:
 
 
 def _npm_font_pieces(pkg: Path, name: str) -> tuple[list[Path], str]:
-    """The woff2 pieces of the regular (400, else lightest) normal face and its weight."""
-    files = sorted(pkg.glob(f"files/{name}-*-normal.woff2"))
-    weights = sorted({int(m.group(1)) for f in files if (m := re.search(r"-(\d{3})-normal\.woff2$", f.name))})
-    weight = 400 if 400 in weights else weights[0]
-    return [f for f in files if f.name.endswith(f"-{weight}-normal.woff2")], str(weight)
+    """The woff2 pieces of the regular (400, else lightest) normal face and its weight; a family
+    published only as italic (Molle) gives its italic face."""
+    for style in ("normal", "italic"):
+        files = sorted(pkg.glob(f"files/{name}-*-{style}.woff2"))
+        weights = sorted({int(m.group(1)) for f in files if (m := re.search(rf"-(\d{{3}})-{style}\.woff2$", f.name))})
+        if weights:
+            weight = 400 if 400 in weights else weights[0]
+            label = str(weight) if style == "normal" else f"{weight} {style}"
+            return [f for f in files if f.name.endswith(f"-{weight}-{style}.woff2")], label
+    raise RuntimeError(f"{name}: no woff2 face in the package")
 
 
 def _write_font(font, out_path: Path) -> None:

@@ -72,7 +72,8 @@ def _simplify(pts: np.ndarray, tol: float) -> np.ndarray:
     a, b = pts[0], pts[-1]
     d = b - a
     n = float(np.hypot(*d))
-    dist = np.abs(np.cross(d, pts - a)) / n if n > 0 else np.hypot(*(pts - a).T)
+    rel = pts - a
+    dist = np.abs(d[0] * rel[:, 1] - d[1] * rel[:, 0]) / n if n > 0 else np.hypot(*rel.T)
     k = int(np.argmax(dist))
     if dist[k] <= tol:
         return np.stack([a, b])
