@@ -157,10 +157,10 @@ class OursRead(_OursBase):
 
     card = _card("ours-read", "Ours + CTC reading", "The 'ours' checkpoint with its CTC head kept at inference: "
                  "score = (1-w) log-softmax(cosine / tau) + w log-softmax(CTC log p(word)) over the gallery, "
-                 "within-language; w chosen on the in-domain split.")
+                 "within-language; w chosen on the in-domain split (python -m ours.tune_read).")
     checkpoint = "ours"
     top_k: ClassVar[int] = 16  # characters kept per column in the output cache
-    weight: ClassVar[float] = 0.5  # CTC share of the fused score (chosen on the id split, see README)
+    weight: ClassVar[float] = 0.2  # CTC share of the fused score: `python -m ours.tune_read` on the id split
 
     @classmethod
     def check_weights(cls, options) -> Availability:
