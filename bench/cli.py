@@ -79,6 +79,7 @@ def _run_config(args: argparse.Namespace):
         man = RunStore.open(Path(args.results_dir), args.resume, create=False).read_manifest() or {}
         base = dict(man.get("config", {}))
         base["run_id"] = args.resume
+        base.setdefault("ties", "pessimistic")  # runs stored before --ties existed ranked ties last
         if args.adapters is None:
             invs = man.get("invocations", [])
             base["adapters"] = ",".join(dict.fromkeys(a for inv in invs for a in inv.get("adapters", [])))
@@ -86,7 +87,7 @@ def _run_config(args: argparse.Namespace):
     explicit = {
         "dataset": args.dataset, "scale": args.scale, "splits": _csv(args.split) if args.split else None,
         "adapters": args.adapters, "langs": _csv(args.lang) if args.lang else None,
-        "limit": args.limit, "run_id": args.run_id, "seed": args.seed,
+        "limit": args.limit, "run_id": args.run_id, "seed": args.seed, "ties": args.ties,
     }
     for k, v in explicit.items():
         if v is not None:
@@ -203,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="at most N query images per split and language")
     p.add_argument("--strict", action="store_true", help="compare raw strings (no case-folding/NFC/punctuation strip)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--ties", choices=["expected", "pessimistic", "optimistic"], default=None,
+                   help="where a target tied with other candidates ranks, for Acc@K and MRR: expected "
+                        "(default; mean over tie orders, McSherry & Najork 2008), pessimistic (last), optimistic (first)")
     p.add_argument("--run-id", default=None, help="name the run (default: dataset + settings hash)")
     p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a stored run with its settings")
     p.add_argument("--results-dir", default="results")

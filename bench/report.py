@@ -287,19 +287,20 @@ def gather(results_dir: Path, run_id: str, split: str = "ood", reported_dir: Pat
     splits = _splits(jobs)
     main = [Table("Table 2: within-language retrieval (measured, pooled over query languages)", within,
                   note="Acc@K, MRR and NES per split; parameters in millions; latency = median ms per image "
-                       "at batch 1 on this run's hardware.")]
+                       "at batch 1 on this run's hardware. " + tables.tie_note(within))]
     for s in splits:
         cross = tables.cross_table(jobs, adapters, s)
         if not cross.empty:
             main.append(Table(f"Table 3: cross-language Acc@1 (%), split {s}", cross, floatfmt=".2f",
-                              note="image language -> text language; 'random' = 100 / gallery size."))
+                              note="image language -> text language; 'random' = 100 / gallery size. "
+                                   + tables.tie_note(cross)))
     for s in splits:
         geo = tables.geometry_table(jobs, adapters, s)
         if not geo.empty:
             main.append(Table(f"Table 4: embedding geometry, split {s}", geo, tables.geometry_columns(geo),
                               note="R = mean intra-class radius, D = mean inter-class distance (lower R/D = "
                                    "tighter, better separated classes); centre:a-b = distance between the "
-                                   "centres of languages a and b."))
+                                   "centres of languages a and b. " + tables.tie_note(geo)))
     reported = []
     for title, name, df, fmt in (("Table 2 with the paper's rows", "table2_within.csv", within, ".4f"),
                                  ("Table 3 (OOD) with the paper's rows", "table3_cross.csv",
@@ -309,7 +310,7 @@ def gather(results_dir: Path, run_id: str, split: str = "ood", reported_dir: Pat
         both = tables.with_reported(df, tables.load_reported(reported_dir, name))
         if not both.empty:
             cols = tables.geometry_columns(both) if name.startswith("table4") else None
-            reported.append(Table(title, both, cols, floatfmt=fmt))
+            reported.append(Table(title, both, cols, floatfmt=fmt, note=tables.tie_note(both)))
     per_lang = []
     for s in splits:
         df = per_language(jobs, adapters, s)

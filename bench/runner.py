@@ -31,7 +31,7 @@ from .adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapt
 from .cache import OutputCache
 from .dataset import Dataset, ImageLoadError
 from .errors import BenchError
-from .metrics import summarize
+from .metrics import DEFAULT_TIES, LEGACY_TIES, summarize
 from .protocols import Task, TaskData, build_task, tasks_for
 from .scoring import nes_matrix, rank_targets
 from .store import RunStore
@@ -55,6 +55,7 @@ class RunConfig:
     seed: int = 0
     limit: int | None = None  # at most this many queries per (split, language), sampled with seed
     topk: int = 5
+    ties: str = DEFAULT_TIES  # tie rule for Acc@K and MRR (bench/metrics.py): expected, pessimistic, optimistic
     device: str = "cpu"
     dtype: str | None = None
     batch_size: int | None = None
@@ -80,7 +81,8 @@ class RunConfig:
     def identity(self, ds: Dataset) -> dict[str, Any]:
         """The fields that make two invocations the same run (adapters and splits may be added)."""
         return {"dataset": ds.name, "fingerprint": ds.fingerprint, "strict": self.strict,
-                "seed": self.seed, "limit": self.limit, "topk": self.topk, "schema": SCHEMA_VERSION}
+                "seed": self.seed, "limit": self.limit, "topk": self.topk, "ties": self.ties,
+                "schema": SCHEMA_VERSION}
 
     def default_run_id(self, ds: Dataset) -> str:
         h = hashlib.sha256(json.dumps(self.identity(ds), sort_keys=True).encode()).hexdigest()[:8]
@@ -250,7 +252,7 @@ class Runner:
             manifest = {"run_id": self.run_id, "identity": ident, "dataset_path": str(self.ds.root),
                         "config": {k: v for k, v in asdict(self.cfg).items() if k not in ("progress",)},
                         "created": provenance.now(), "invocations": []}
-        elif manifest.get("identity") != ident:
+        elif {"ties": LEGACY_TIES, **manifest.get("identity", {})} != ident:  # older runs: pessimistic
             raise BenchError(f"run {self.run_id} exists with another dataset or settings; "
                              "choose another --run-id")
         manifest["invocations"].append(invocation)
@@ -541,24 +543,28 @@ class Runner:
             gal = self._text_outputs(adapter, td.gallery, td.task.gallery_lang)
             scores = adapter.similarity(emb, gal, td.gallery, td.task.query_lang, td.task.gallery_lang)
             trans = None
-        ranks, topk = rank_targets(scores, targets, self.cfg.topk)
+        ranking = rank_targets(scores, targets, self.cfg.topk, target_first=self.cfg.ties == "optimistic")
+        topk = ranking.topk
+        shown = ranking.optimistic if self.cfg.ties == "optimistic" else ranking.pessimistic
         top1 = [td.gallery[t[0]] for t in topk]
         # NES prediction: the transcription within-language, else the top-1 retrieved word.
         preds = trans if (trans is not None and td.task.kind == "within") else top1
         tgt_words = [td.gallery[t] for t in targets]
-        metrics = summarize(ranks.tolist(), normalize_all(preds, self.cfg.strict),
-                            normalize_all(tgt_words, self.cfg.strict))
+        metrics = summarize(ranking.optimistic, normalize_all(preds, self.cfg.strict),
+                            normalize_all(tgt_words, self.cfg.strict), tied=ranking.tied, ties=self.cfg.ties)
         rows = []
-        for k, (sid, r) in enumerate(zip(q["id"], ranks)):
+        for k, (sid, r) in enumerate(zip(q["id"], shown)):
+            # rank: the target's place in the top-k list shown; better/tied: any tie rule's rank
             rows.append({"id": sid, "path": q["path"].iloc[k], "target": tgt_words[k],
-                         "prediction": preds[k], "rank": int(r),
+                         "prediction": preds[k], "rank": int(r), "better": int(ranking.better[k]),
+                         "tied": int(ranking.tied[k]),
                          "topk": [td.gallery[j] for j in topk[k]],
                          "scores": [round(float(scores[k, j]), 5) for j in topk[k]]})
         if trans is not None:
             for row, t in zip(rows, trans):
                 row["transcription"] = t
         rec = {"metrics": metrics, "gallery_size": len(td.gallery), "n_skipped": len(skipped),
-               "skipped": skipped[:1000], "scoring": adapter.card.scoring,
+               "skipped": skipped[:1000], "scoring": adapter.card.scoring, "ties": self.cfg.ties,
                "random_acc@1": 1.0 / len(td.gallery)}
         return rec, rows
 

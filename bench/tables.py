@@ -3,7 +3,9 @@
 Within-language numbers pool all query languages of a split (a micro-average over queries, as
 Acc@K, MRR and NES are per-query means). When the same job appears in several runs, the most
 recently finished one is used. Reported numbers of the paper come from ``results/reported/`` and
-are always labelled ``reported``.
+are always labelled ``reported``. Every row names the tie rule its Acc@K and MRR used (column
+``ties``; jobs stored before the rule was recorded were pessimistic), and the Markdown and LaTeX
+copies end with a note that states the rules present.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Iterable
 import pandas as pd
 
 from .adapter import FAMILY_GROUPS
-from .metrics import pool
+from .metrics import LEGACY_TIES, pool
 from .store import RunStore, list_runs
 
 METRIC_COLS = ("acc@1", "acc@3", "acc@5", "mrr", "nes")
@@ -22,6 +24,12 @@ CROSS_ORDER = ("en-zh", "zh-en", "zh-es", "es-zh", "es-en", "en-es")
 GROUP_ORDER = list(FAMILY_GROUPS.values())
 INT_COLS = ("n_points", "n_classes")
 GEOMETRY_FAMILIES = ("embedding", "ours")
+TIE_NOTES = {
+    "expected": "expected = Acc@K and MRR averaged over every order of the candidates tied with the target "
+                "(McSherry & Najork, ECIR 2008)",
+    "pessimistic": "pessimistic = the target ranked after every candidate tied with it",
+    "optimistic": "optimistic = the target ranked before every candidate tied with it",
+}
 
 
 def collect(results_dir: Path, run_ids: Iterable[str] | None = None, dataset: str | None = None):
@@ -45,6 +53,8 @@ def collect(results_dir: Path, run_ids: Iterable[str] | None = None, dataset: st
             adapters.append(rec)
     jdf = pd.DataFrame(jobs)
     if not jdf.empty:
+        ties = jdf["ties"] if "ties" in jdf.columns else pd.Series(None, index=jdf.index, dtype=object)
+        jdf["ties"] = [t if isinstance(t, str) and t else LEGACY_TIES for t in ties]
         jdf = jdf.sort_values("finished").drop_duplicates(["adapter", "split", "task", "status"], keep="last")
     return jdf, adapters
 
@@ -65,6 +75,12 @@ def _adapter_info(adapters: list[dict]) -> dict[str, dict]:
     return info
 
 
+def _ties_of(grp: pd.DataFrame) -> str:
+    """The tie rule(s) behind a row's numbers (several only when runs with different rules mix)."""
+    rules = sorted(set(grp["ties"])) if "ties" in grp.columns else [LEGACY_TIES]
+    return "+".join(rules)
+
+
 def within_table(jobs: pd.DataFrame, adapters: list[dict], splits: list[str] | None = None) -> pd.DataFrame:
     """Table 2 layout: one row per adapter, metric columns per split, params (M) and latency (ms)."""
     done = jobs[(jobs.get("status") == "done") & jobs["task"].str.startswith("within-")] if not jobs.empty else jobs
@@ -76,7 +92,7 @@ def within_table(jobs: pd.DataFrame, adapters: list[dict], splits: list[str] | N
     for name, grp in done.groupby("adapter", sort=False):
         card = info.get(name, {}).get("card", {})
         row = {"group": FAMILY_GROUPS.get(card.get("family", ""), ""), "method": card.get("row_name", name),
-               "adapter": name, "source": "measured"}
+               "adapter": name, "source": "measured", "ties": _ties_of(grp[grp["split"].isin(splits)])}
         for split in splits:
             pooled = pool([r for r in grp[grp["split"] == split]["metrics"]])
             for m in METRIC_COLS:
@@ -103,7 +119,7 @@ def cross_table(jobs: pd.DataFrame, adapters: list[dict], split: str = "ood") ->
     for name, grp in done.groupby("adapter", sort=False):
         card = info.get(name, {}).get("card", {})
         row = {"group": FAMILY_GROUPS.get(card.get("family", ""), ""), "method": card.get("row_name", name),
-               "adapter": name, "source": "measured"}
+               "adapter": name, "source": "measured", "ties": _ties_of(grp)}
         vals = []
         for d in dirs:
             hit = grp[grp["task"] == f"cross-{d}"]
@@ -164,7 +180,7 @@ def _display(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame
 
 def _column_order(cols: list[str]) -> list[str]:
     """Identity columns, then split blocks (in-domain first, then OOD, then others), then cost."""
-    head = [c for c in ("group", "method", "adapter", "source") if c in cols]
+    head = [c for c in ("group", "method", "adapter", "source", "ties") if c in cols]
     tail = [c for c in ("params_m", "latency_ms") if c in cols]
     splits = []
     for c in cols:
@@ -176,10 +192,25 @@ def _column_order(cols: list[str]) -> list[str]:
     return head + mid + rest + tail
 
 
-def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f", columns: list[str] | None = None) -> str:
+def tie_note(df: pd.DataFrame) -> str:
+    """One line stating the tie rule(s) of a table's measured rows ('' when it has none)."""
+    if df.empty or "ties" not in df.columns:
+        return ""
+    rules = sorted({r for v in df["ties"] if isinstance(v, str) for r in v.split("+")},
+                   key=lambda r: list(TIE_NOTES).index(r) if r in TIE_NOTES else len(TIE_NOTES))
+    if not rules:
+        return ""
+    return "Ties (column ties): " + "; ".join(TIE_NOTES.get(r, r) for r in rules) + "."
+
+
+def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f", columns: list[str] | None = None,
+                note: bool = True) -> str:
+    """A Markdown table, followed by the tie-rule note when ``note`` and the table has one."""
     if df.empty:
         return "(no results)"
-    return _display(df, columns).to_markdown(index=False, floatfmt=floatfmt, missingval="-")
+    text = _display(df, columns).to_markdown(index=False, floatfmt=floatfmt, missingval="-")
+    line = tie_note(df) if note else ""
+    return f"{text}\n\n{line}" if line else text
 
 
 def write_table(df: pd.DataFrame, out_dir: Path, stem: str, floatfmt: str = ".4f",
@@ -190,10 +221,19 @@ def write_table(df: pd.DataFrame, out_dir: Path, stem: str, floatfmt: str = ".4f
     paths[0].write_text(to_markdown(df, floatfmt, columns) + "\n", encoding="utf-8")
     fmt = "{:" + floatfmt + "}"
     df = df[columns or _column_order(list(df.columns))]
-    paths[1].write_text(df.to_latex(index=False, na_rep="-", float_format=lambda v: fmt.format(v)),
-                        encoding="utf-8")
+    note = tie_note(df)
+    latex = df.to_latex(index=False, na_rep="-", float_format=lambda v: fmt.format(v))
+    if note:  # below the tabular, so \\input{} of the file shows it without a float
+        latex += "\\par\\smallskip{\\footnotesize " + _tex_escape(note) + "}\n"
+    paths[1].write_text(latex, encoding="utf-8")
     df.to_csv(paths[2], index=False)
     return paths
+
+
+def _tex_escape(text: str) -> str:
+    for a, b in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("_", "\\_"), ("#", "\\#")):
+        text = text.replace(a, b)
+    return text
 
 
 # Table 4 -------------------------------------------------------------------------------------------
@@ -208,6 +248,7 @@ def geometry_table(jobs: pd.DataFrame, adapters: list[dict], split: str = "ood")
     info = _adapter_info(adapters)
     within = within_table(jobs, adapters, [split])
     acc = dict(zip(within["adapter"], within[f"{split}:acc@1"])) if not within.empty else {}
+    acc_ties = dict(zip(within["adapter"], within["ties"])) if not within.empty else {}
     rows = []
     for _, rec in geo.iterrows():
         card = info.get(rec["adapter"], {}).get("card", {})
@@ -216,7 +257,8 @@ def geometry_table(jobs: pd.DataFrame, adapters: list[dict], split: str = "ood")
             continue
         g = rec["geometry"]
         row = {"group": FAMILY_GROUPS.get(family, ""), "method": card.get("row_name", rec["adapter"]),
-               "adapter": rec["adapter"], "source": "measured", "R": g.get("R"), "D": g.get("D"),
+               "adapter": rec["adapter"], "source": "measured", "ties": acc_ties.get(rec["adapter"]),
+               "R": g.get("R"), "D": g.get("D"),
                f"{split}:acc@1": acc.get(rec["adapter"]), "R/D": g.get("R/D")}
         for pair, d in sorted(g.get("language_centre_distances", {}).items()):
             row[f"centre:{pair}"] = d
@@ -231,7 +273,7 @@ def geometry_columns(df: pd.DataFrame) -> list[str]:
     head = [c for c in ("group", "method", "adapter", "source", "R", "D") if c in cols]
     acc = sorted(c for c in cols if c.endswith(":acc@1"))
     centres = sorted(c for c in cols if c.startswith("centre:"))
-    tail = [c for c in ("R/D", *centres, *INT_COLS) if c in cols]
+    tail = [c for c in ("R/D", *centres, *INT_COLS, "ties") if c in cols]  # ties: the Acc@1 column's rule
     return head + acc + tail + [c for c in cols if c not in head + acc + tail]
 
 

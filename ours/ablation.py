@@ -75,7 +75,7 @@ def ablation_table(results_dir: Path, base_name: str, variants: list[str], split
             if got.empty:
                 continue
             r = got.iloc[0]
-            rows.append({"variant": variant, **variant_flags(variant), "fine_tuned": fine_tuned,
+            rows.append({"variant": variant, **variant_flags(variant), "fine_tuned": fine_tuned, "ties": r.get("ties"),
                          **{f"{split}:{m}": r.get(f"{split}:{m}") for m in ("acc@1", "mrr", "nes")},
                          f"{split}:n": r.get(f"{split}:n"), "run_id": run_id})
     return pd.DataFrame(rows)

@@ -41,5 +41,9 @@ def test_second_ranked_concept_follows_query_language_similarity(rendered_datase
 def test_empty_transcription_gives_a_defined_ranking(rendered_dataset, tmp_path, with_plugin, monkeypatch):
     store = _run(rendered_dataset, tmp_path, monkeypatch, "")
     preds = store.read_predictions("plugin-const+lexicon", "ood", "cross-es-zh")
-    assert [p["rank"] for p in preds] == [6] * 6  # every concept ties; the target is placed last
+    assert [p["rank"] for p in preds] == [6] * 6  # every concept ties; the target is shown last
+    assert all(p["better"] == 0 and p["tied"] == 5 for p in preds)
+    m = store.read_job("plugin-const+lexicon", "ood", "cross-es-zh")["metrics"]  # expected over tie orders
+    assert m["acc@1"] == pytest.approx(1 / 6) and m["acc@5"] == pytest.approx(5 / 6)
+    assert m["mrr"] == pytest.approx(sum(1 / r for r in range(1, 7)) / 6)
     assert all(len(p["topk"]) == 5 for p in preds)
