@@ -91,13 +91,6 @@ class HFEmbeddingAdapter(EmbeddingAdapter):
             kw["trust_remote_code"] = True
         return kw
 
-    def cache_key(self) -> str:
-        """Model, revision and (for local folders) the folder's identity."""
-        where = ""
-        if self.options.model_path:
-            where = f"{Path(self.options.model_path).resolve()}#{folder_identity(self.options.model_path)}"
-        return f"{self.card.name}@{self.card.revision or 'unversioned'}:{where}"
-
     # -- devices ---------------------------------------------------------------------------------
     @property
     def device(self) -> str:

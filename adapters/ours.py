@@ -96,7 +96,7 @@ class _OursBase(EmbeddingAdapter):
         return {"checkpoint": str(self.folder), "gallery_text_source": dict(self.text_paths),
                 "checkpoint_meta": self.model.meta}
 
-    def cache_key(self) -> str:
+    def model_identity(self) -> str:
         """Content hash of the files that make the outputs: the checkpoint (anchors) and the ONNX model run."""
         if not hasattr(self, "folder"):
             return f"{self.card.name}@unloaded"

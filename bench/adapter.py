@@ -90,6 +90,7 @@ class Adapter(ABC):
 
     card: ClassVar[AdapterCard]
     requires_modules: ClassVar[tuple[str, ...]] = ()  # importable names the extra provides
+    cache_packages: ClassVar[tuple[str, ...]] = ()  # further modules whose versions decide outputs (cache key)
     default_batch_size: ClassVar[int] = 16
 
     def __init__(self, options: AdapterOptions | None = None) -> None:
@@ -142,14 +143,42 @@ class Adapter(ABC):
         """Facts about this run the adapter wants recorded (e.g. which path encoded the texts)."""
         return {}
 
-    def cache_key(self) -> str:
-        """Identifies this adapter's outputs for the on-disk cache (model and revision)."""
+    def model_identity(self) -> str:
+        """Which weights: model id and revision, and for ``--model-path`` the folder's identity.
+        Adapters whose weights live elsewhere (a checkpoint, an engine's own files) override it."""
         from .cache import folder_identity
 
         where = ""
         if self.options.model_path is not None:
             where = f"{Path(self.options.model_path).resolve()}#{folder_identity(Path(self.options.model_path))}"
-        return f"{self.card.name}@{self.card.revision or 'unversioned'}:{where}"
+        return f"{self.card.model_id}@{self.card.revision or 'unversioned'}:{where}"
+
+    def output_settings(self) -> dict[str, Any]:
+        """Settings that change outputs: the class's plain-data attributes (prompts, crops, decoding
+        settings, ...), the batch size and the numeric setup. Adapters that keep a prompt or decoding
+        setting elsewhere add it here."""
+        from .cache_identity import class_settings
+
+        device = str(self.options.device).split(":")[0]  # cuda:0 and cuda:1 compute alike
+        return {**class_settings(type(self)), "batch_size": self.batch_size, "device": device,
+                "dtype": self.options.dtype}
+
+    def cache_key(self) -> str:
+        """Identifies this adapter's outputs for the on-disk cache: everything that decides them.
+
+        Name, model identity (weights, revision, folder), ``output_settings()``, a hash of the
+        adapter's own source (its class's modules and the package modules they import) and the
+        versions of the packages it runs on. Computed once per loaded adapter."""
+        if getattr(self, "_cache_key", None) and self._loaded:
+            return self._cache_key
+        from .cache_identity import code_identity, package_versions, stable_hash
+
+        settings = stable_hash(self.output_settings())
+        code = code_identity(type(self))
+        versions = stable_hash(package_versions(type(self)))
+        key = f"{self.card.name}|{self.model_identity()}|settings={settings}|code={code}|packages={versions}"
+        self._cache_key = key
+        return key
 
     def close(self) -> None:
         """Free resources; the default drops references and lets GC do it."""

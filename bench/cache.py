@@ -1,8 +1,11 @@
 """On-disk cache of adapter outputs, written in chunks so a crash loses at most one chunk.
 
-Outputs (transcriptions or embeddings) are keyed by the adapter's cache key (model and revision),
-what was encoded (dataset fingerprint + split + language, or the exact list of gallery words) and
-the chunk size. Re-runs, new tasks and the six cross-language directions reuse them.
+Outputs (transcriptions or embeddings) are keyed by the adapter's cache key (model, revision,
+weights folder, settings, its source code and package versions: ``Adapter.cache_key``), what kind
+of input was encoded, and, per chunk, the exact items in it: the content hashes of the images (see
+``bench.dataset``) or the gallery words. So a changed image, prompt, adapter file or package
+version never reuses an old output, while re-runs, new tasks and the six cross-language directions
+do reuse them.
 """
 from __future__ import annotations
 
@@ -75,7 +78,8 @@ class OutputCache:
         stats = CacheStats()
         for start in range(0, len(ids), chunk):
             idx = list(range(start, min(start + chunk, len(ids))))
-            path = folder / f"chunk-{start // chunk:06d}.{'json' if kind == 'text' else 'npz'}"
+            name = key_hash(*[ids[i] for i in idx])  # the chunk's exact items, in order
+            path = folder / f"chunk-{name}.{'json' if kind == 'text' else 'npz'}"
             got = self._read(path, [ids[i] for i in idx], kind) if self.enabled else None
             if got is None:
                 t0 = time.perf_counter()

@@ -4,12 +4,21 @@
 split (optional: id). ``semantic_id`` >= 0 names a cross-language concept; -1 (or empty) marks a
 word that counts for within-language retrieval only. An optional ``dataset.json`` gives a name and
 may declare a lexicon (a path inside the folder). Every path must stay inside the folder.
+
+Images are identified by their content: a BLAKE2b hash of each file's bytes (symlinks resolved and
+kept inside the folder, non-regular files such as FIFOs refused with a reason), computed once and
+kept in a small sidecar beside the output cache, keyed by the file's size, mtime, ctime and inode so
+a rewritten file is hashed again. The fingerprint of a dataset without a declared one, and the
+output cache's keys, are built from these hashes, so an image rewritten with the same byte size is
+never served another image's outputs.
 """
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import io
+import inspect
 import json
 import os
 import re
@@ -17,10 +26,10 @@ import stat
 import threading
 import unicodedata
 import warnings
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -42,7 +51,11 @@ class ImageLoadError(Exception):
 
 @dataclass
 class Dataset:
-    """A validated manifest folder. ``samples`` is a DataFrame with one row per word image."""
+    """A validated manifest folder. ``samples`` is a DataFrame with one row per word image.
+
+    ``full`` holds every sample when ``samples`` is a seeded subset of the queries (``--limit``):
+    galleries are built from it, so a limit cuts queries, never the candidates they rank.
+    """
 
     root: Path
     samples: pd.DataFrame
@@ -50,6 +63,8 @@ class Dataset:
     lexicon: Lexicon | None
     meta: dict
     embedded: "EmbeddedImages | None" = None  # images stored in manifest.parquet's image column
+    full: pd.DataFrame | None = None
+    _hashes: dict = field(default_factory=dict, repr=False, compare=False)  # rel -> ("ok"|"refused", value)
 
     @classmethod
     def load(cls, root: str | Path) -> "Dataset":
@@ -86,9 +101,31 @@ class Dataset:
             rows = rows[rows["lang"] == lang]
         return rows
 
+    def select_all(self, split: str, lang: str | None = None) -> pd.DataFrame:
+        """Rows of one split (and language) before any query limit: what galleries are built from."""
+        self.select(split)  # the same one-line error for an unknown split
+        rows = self.full if self.full is not None else self.samples
+        rows = rows[rows["split"] == split]
+        if lang is not None:
+            rows = rows[rows["lang"] == lang]
+        return rows
+
+    def limited(self, limit: int | None, seed: int) -> "Dataset":
+        """At most ``limit`` query images per (split, language), sampled with ``seed``; galleries
+        still come from every sample (``full``)."""
+        if not limit:
+            return self
+        parts = []
+        for _, grp in self.samples.groupby(["split", "lang"], sort=True):
+            parts.append(grp.sample(n=limit, random_state=seed) if len(grp) > limit else grp)
+        samples = pd.concat(parts).sort_index()
+        full = self.full if self.full is not None else self.samples
+        return dataclasses.replace(self, samples=samples, full=full)  # keeps embedded images, hash memo
+
     @cached_property
     def fingerprint(self) -> str:
-        """Content fingerprint: declared one if the builder wrote it, else manifest + file sizes."""
+        """Content fingerprint: the declared one if the builder wrote it, else the manifest, the
+        lexicon and the content hash of every image (or why it cannot be read)."""
         if self.meta.get("fingerprint"):
             return str(self.meta["fingerprint"])
         h = hashlib.sha256()
@@ -100,12 +137,52 @@ class Dataset:
                         h.update(chunk)
         if self.lexicon is not None:
             h.update(self.lexicon.fingerprint.encode())
-        for rel in self.samples["path"]:
-            try:
-                h.update(f"{rel}:{(self.root / rel).stat().st_size};".encode())
-            except OSError:
-                h.update(f"{rel}:missing;".encode())
+        rels = (self.full if self.full is not None else self.samples)["path"].tolist()
+        hashes, refused = self.content_hashes(rels)
+        for rel in rels:
+            h.update(f"{rel}:{hashes.get(rel) or 'refused ' + refused.get(rel, '?')};".encode())
         return h.hexdigest()[:16]
+
+    def content_hashes(self, rels: Sequence[str], sidecar_dir: Path | None = None
+                       ) -> tuple[dict[str, str], dict[str, str]]:
+        """(hash by path, reason by path for files that cannot be hashed) for images of this folder.
+
+        Hashes are remembered in this object and in a sidecar under ``sidecar_dir`` (default: the
+        output cache's ``content/``), reused while the file's size, mtime, ctime and inode stay the same.
+        """
+        todo = [r for r in dict.fromkeys(rels) if r not in self._hashes]
+        if todo:
+            side_path = Path(sidecar_dir or _default_sidecar_dir()) / f"{_root_key(self.root)}.json"
+            side = _read_sidecar(side_path, self.root)
+            changed = False
+            for rel in todo:
+                embedded = self._embedded_hash(rel)
+                if embedded is not None:  # bytes inside manifest.parquet: hashed as read, no sidecar
+                    self._hashes[rel] = embedded
+                    continue
+                status, value, entry = _hash_one(self.root, rel, side.get(rel))
+                self._hashes[rel] = (status, value)
+                if entry is not None and side.get(rel) != entry:
+                    side[rel] = entry
+                    changed = True
+            if changed:
+                _write_sidecar(side_path, self.root, side)
+        hashes = {r: v for r in rels for s, v in [self._hashes[r]] if s == "ok"}
+        refused = {r: v for r in rels for s, v in [self._hashes[r]] if s != "ok"}
+        return hashes, refused
+
+    def _embedded_hash(self, rel: str) -> tuple[str, str] | None:
+        """("ok", hash) of an image stored in the Parquet manifest, ("refused", why), or None when
+        the image is a file (as ``load_image`` decides: an empty cell falls back to the file)."""
+        if self.embedded is None or rel not in self.embedded.row_of:
+            return None
+        try:
+            data = self.embedded.bytes_of(rel)
+        except Exception as exc:  # noqa: BLE001 - a damaged row group is a skipped image, not a crash
+            return "refused", f"cannot read the embedded image ({type(exc).__name__}: {str(exc)[:120]})"
+        if data is None:
+            return None
+        return "ok", hashlib.blake2b(data, digest_size=16).hexdigest()
 
     def image_path(self, rel: str) -> Path:
         return self.root / rel
@@ -169,6 +246,95 @@ def decode_image(src, size: int):
         raise ImageLoadError("out of memory decoding the image") from None
     except Exception as exc:  # noqa: BLE001 - decoders raise OSError, ValueError, struct.error, ...
         raise ImageLoadError(f"cannot decode ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+HASH_SIDECAR_VERSION = 1
+_READ_CHUNK = 1 << 20
+
+
+def _default_sidecar_dir() -> Path:
+    from .cache import default_cache_dir
+
+    return default_cache_dir() / "content"
+
+
+def _root_key(root: Path) -> str:
+    return hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:20]
+
+
+def _read_sidecar(path: Path, root: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # missing or damaged: hash again, never trust
+    if not isinstance(data, dict) or data.get("version") != HASH_SIDECAR_VERSION or data.get("root") != str(root):
+        return {}
+    files = data.get("files")
+    return files if isinstance(files, dict) else {}
+
+
+def _write_sidecar(path: Path, root: Path, files: dict) -> None:
+    from .store import atomic_write_bytes
+
+    data = {"version": HASH_SIDECAR_VERSION, "root": str(root), "files": files}
+    try:
+        atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    except OSError:
+        pass  # a read-only or full cache only costs hashing again next time
+
+
+def _hash_one(root: Path, rel: str, known: list | None) -> tuple[str, str, list | None]:
+    """("ok", hash, sidecar entry) or ("refused", reason, None) for one manifest path.
+
+    The same rules as ``Dataset.load_image``: the resolved file must lie inside the folder and be a
+    regular file; it is opened without blocking and checked again after opening (a file swapped for
+    a FIFO between the two checks is refused, not waited on)."""
+    try:
+        path = os.path.realpath(os.path.join(root, rel))  # strings: pathlib costs 2x on large folders
+    except (OSError, RuntimeError, ValueError) as exc:
+        return "refused", f"cannot resolve path ({exc})", None
+    base = str(root)
+    if not path.startswith(base.rstrip(os.sep) + os.sep):
+        return "refused", "path resolves outside the dataset folder (symlink?)", None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "refused", "file not found", None
+    except OSError as exc:
+        return "refused", f"cannot stat ({exc.strerror or exc})", None
+    if not stat.S_ISREG(st.st_mode):
+        return "refused", "not a regular file", None
+    real = Path(os.path.relpath(path, base)).as_posix()
+    stamp = [real, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    if isinstance(known, list) and known[:-1] == stamp:
+        return "ok", str(known[-1]), known
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return "refused", f"cannot open ({exc.strerror or exc})", None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "refused", "not a regular file", None
+        h = hashlib.blake2b(digest_size=16)
+        while True:
+            block = os.read(fd, _READ_CHUNK)
+            if not block:
+                break
+            h.update(block)
+    except OSError as exc:
+        return "refused", f"cannot read ({exc.strerror or exc})", None
+    finally:
+        os.close(fd)
+    return "ok", h.hexdigest(), [*stamp, h.hexdigest()]
+
+
+@cache
+def decoder_fingerprint() -> str:
+    """A hash of the code that turns image files into the RGB images adapters see: outputs cached
+    under one decoder are not reused under another."""
+    src = "".join(inspect.getsource(f) for f in (Dataset.load_image, load_image, decode_image, _upright,
+                                                  _to_rgb, _to_8bit))
+    return hashlib.sha256(src.encode("utf-8")).hexdigest()[:12]
 
 
 def _upright(im):

@@ -2,7 +2,8 @@
 
 Within-language L: queries are the images of L in the split; the gallery is the distinct words of
 L in the split, plus the lexicon's words of L when the dataset declares a lexicon; the target is the
-query's own text.
+query's own text. Galleries always come from every image of the split (``Dataset.select_all``):
+``--limit`` samples queries only, so it never shrinks a gallery and never inflates accuracy.
 
 Cross-language A->B: queries are the images of A whose semantic_id has a word in B; the gallery is
 the B words of the concepts present in the split (all lexicon concepts when a lexicon is declared);
@@ -90,6 +91,7 @@ def _within(ds: Dataset, split: str, task: Task, strict: bool = False) -> TaskDa
     rows = ds.select(split, task.query_lang)
     if rows.empty:
         raise BenchError(f"split {split!r} has no {task.query_lang} images")
+    every = ds.select_all(split, task.query_lang)
     gallery: list[str] = []
     ids: list[int] = []
     if ds.lexicon is not None and task.query_lang in ds.lexicon.languages:
@@ -98,7 +100,7 @@ def _within(ds: Dataset, split: str, task: Task, strict: bool = False) -> TaskDa
     pos: dict[str, int] = {}
     for i, w in enumerate(gallery):
         pos.setdefault(normalize(w, strict), i)
-    for text, sid in zip(rows["text"], rows["semantic_id"]):
+    for text, sid in zip(every["text"], every["semantic_id"]):
         key = normalize(text, strict)
         if key not in pos:
             pos[key] = len(gallery)
@@ -112,7 +114,7 @@ def _concept_words(ds: Dataset, split: str, lang: str) -> dict[int, str]:
     """semantic_id -> word in ``lang``: from the lexicon if declared, else the split's most common text."""
     if ds.lexicon is not None and lang in ds.lexicon.languages:
         return ds.lexicon.word_of(lang)
-    rows = ds.select(split, lang)
+    rows = ds.select_all(split, lang)
     rows = rows[rows["semantic_id"] >= 0]
     out: dict[int, str] = {}
     for sid, grp in rows.groupby("semantic_id"):
@@ -123,7 +125,7 @@ def _concept_words(ds: Dataset, split: str, lang: str) -> dict[int, str]:
 def _cross(ds: Dataset, split: str, task: Task) -> TaskData:
     words_b = _concept_words(ds, split, task.gallery_lang)
     if ds.lexicon is None:
-        present = set(ds.select(split)["semantic_id"].tolist())
+        present = set(ds.select_all(split)["semantic_id"].tolist())
         words_b = {i: w for i, w in words_b.items() if i in present}
     rows = ds.select(split, task.query_lang)
     rows = rows[rows["semantic_id"].isin(list(words_b))]

@@ -29,7 +29,7 @@ import pandas as pd
 from . import provenance, registry
 from .adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
 from .cache import OutputCache
-from .dataset import Dataset, ImageLoadError
+from .dataset import Dataset, ImageLoadError, decoder_fingerprint
 from .errors import BenchError
 from .metrics import DEFAULT_TIES, LEGACY_TIES, summarize
 from .protocols import Task, TaskData, build_task, tasks_for
@@ -141,13 +141,8 @@ def load_dataset(cfg: RunConfig, progress: bool = True) -> Dataset:
 
 
 def _subsample(ds: Dataset, limit: int | None, seed: int) -> Dataset:
-    if not limit:
-        return ds
-    parts = []
-    for _, grp in ds.samples.groupby(["split", "lang"], sort=True):
-        parts.append(grp.sample(n=min(limit, len(grp)), random_state=seed) if len(grp) > limit else grp)
-    samples = pd.concat(parts).sort_index()
-    return dataclasses.replace(ds, samples=samples)  # keeps embedded images and the rest
+    """Limit queries only: galleries are still built from every sample (``Dataset.full``)."""
+    return ds.limited(limit, seed)
 
 
 def log(msg: str) -> None:
@@ -398,6 +393,14 @@ class Runner:
 
     def _image_outputs(self, adapter: Adapter, split: str, lang: str, record: dict):
         rows = self.ds.select(split, lang)
+        refused: dict[str, str] = {}
+        if self.cache.enabled:  # cached outputs are keyed by image content; unhashable files are skipped
+            hashes, reasons = self.ds.content_hashes(rows["path"].tolist(), self.cache.root / "content")
+            refused = {sid: reasons[p] for sid, p in zip(rows["id"], rows["path"]) if p in reasons}
+            rows = rows[~rows["id"].isin(list(refused))]
+            item_ids = [hashes[p] for p in rows["path"]]
+        else:
+            item_ids = rows["id"].tolist()
         paths = rows["path"].tolist()
         is_tr = isinstance(adapter, TranscriberAdapter)
 
@@ -417,15 +420,18 @@ class Runner:
                     outs[j] = r if is_tr else np.asarray(r, dtype=np.float32)
             return [outs.get(i) for i in idx], errs
 
-        key = f"{adapter.cache_key()}|images|{self.ds.fingerprint}|{split}|{lang}|{self.cfg.limit}|{self.cfg.seed}"
-        bar = progress_bar(len(paths), f"{adapter.card.name} {split}/{lang}", self.cfg.progress)
-        outs, errs, stats = self.cache.get_or_compute(key, rows["id"].tolist(), encode,
+        key = f"{adapter.cache_key()}|images|{lang}|{decoder_fingerprint()}"
+        bar = progress_bar(len(paths) + len(refused), f"{adapter.card.name} {split}/{lang}", self.cfg.progress)
+        bar.update(len(refused))
+        outs, errs, stats = self.cache.get_or_compute(key, item_ids, encode,
                                                       "text" if is_tr else "array",
                                                       chunk=max(adapter.batch_size, 64), progress=bar.update)
         bar.close()
         if stats.computed and stats.seconds > 0:
             record.setdefault("throughput", {})[f"{split}/{lang}"] = stats.computed / stats.seconds
-        return dict(zip(rows["id"].tolist(), outs)), errs
+        errors = {sid: errs[item] for sid, item in zip(rows["id"], item_ids) if item in errs}  # by sample id
+        errors.update(refused)
+        return {**dict(zip(rows["id"].tolist(), outs)), **{sid: None for sid in refused}}, errors
 
     def _bridged_scores(self, trans: list[str], td: TaskData) -> np.ndarray:
         """Score each target-language word by the NES between the transcription and the
