@@ -73,3 +73,19 @@ def test_runs_stored_before_the_tie_rule_are_labelled_pessimistic(tmp_path, caps
         (tmp_path / "table2_within.md").read_text()
     assert set(pd.read_csv(tmp_path / "table3_cross.csv")["ties"]) == {"pessimistic"}
     capsys.readouterr()
+
+
+def test_a_run_stored_before_the_tie_rule_resumes_as_pessimistic(rendered_dataset, tmp_path, with_plugin, capsys):
+    """An old run.json has no "ties": --resume continues it with the rule it was computed under."""
+    common = ["--results-dir", str(tmp_path), "--no-progress", "--quiet", "--latency-samples", "0"]
+    assert main(["run", "--adapters", "plugin-const", "--dataset", str(rendered_dataset), "--no-cross",
+                 "--ties", "pessimistic", "--run-id", "old", *common]) == 0
+    man_path = tmp_path / "runs" / "old" / "run.json"
+    man = json.loads(man_path.read_text())
+    del man["identity"]["ties"], man["config"]["ties"]
+    man_path.write_text(json.dumps(man))
+    assert main(["run", "--resume", "old", "--adapters", "plugin-pixels", *common]) == 0
+    job = json.loads((tmp_path / "runs" / "old" / "jobs" / "plugin-pixels" / "ood" / "within-en.json").read_text())
+    assert job["status"] == "done" and job["ties"] == "pessimistic"
+    assert main(["run", "--resume", "old", "--ties", "expected", *common]) == 2  # another rule: another run
+    capsys.readouterr()
