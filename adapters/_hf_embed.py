@@ -8,7 +8,6 @@ the tests can check them without a model. Heavy imports stay inside functions.
 from __future__ import annotations
 
 from abc import abstractmethod
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np

@@ -6,8 +6,10 @@ upgrade of transformers or an OCR engine, must never reuse outputs computed befo
 - ``class_settings``: the plain-data class attributes an adapter class defines or inherits outside
   the core (``bench``): prompts, crop counts, generation settings and the like.
 - ``code_identity``: a hash of the source files of the adapter's class and its bases outside the
-  core, plus every module of the same top-level package they import (relative or absolute, found in
-  the source, followed transitively: ``adapters/_prompts.py`` for the vision LLMs).
+  core, plus every module they import (found in the source, followed transitively) from the same
+  top-level package or from a first-party package beside it: ``adapters/_prompts.py`` for the
+  vision LLMs, ``ours/model.py`` and what it imports for our model. The core (``bench``) and
+  installed distributions are covered by ``package_versions`` instead.
 - ``package_versions``: the installed versions of the distributions behind ``requires_modules``,
   ``cache_packages`` and the image stack (numpy, Pillow).
 """
@@ -17,6 +19,7 @@ import hashlib
 import importlib.metadata as md
 import importlib.util
 import json
+import os
 import re
 import sys
 from functools import cache
@@ -26,7 +29,8 @@ from typing import Any
 CORE_PACKAGE = "bench"
 ALWAYS_PACKAGES = ("numpy", "PIL")  # image decoding and array handling decide every adapter's inputs
 SKIP_ATTRS = {"card", "requires_modules", "cache_packages"}
-_IMPORT = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+\(?([\w\s,]+)\)?|^\s*import\s+([\w.]+)", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[\w \t,]+)"
+                     r"|^[ \t]*import[ \t]+([\w.]+)", re.MULTILINE)
 
 
 def stable_hash(obj: Any) -> str:
@@ -64,24 +68,67 @@ def class_settings(cls: type) -> dict[str, Any]:
     return out
 
 
+@cache
+def _top_locations(top: str) -> tuple[str, ...]:
+    """Where top-level module ``top`` lives (its package folders, or its file), without importing it."""
+    mod = sys.modules.get(top)
+    spec = getattr(mod, "__spec__", None) if mod is not None else None
+    if spec is None:
+        try:
+            spec = importlib.util.find_spec(top)  # a top-level name: finds, does not import
+        except (ImportError, ValueError, AttributeError):
+            return ()
+    if spec is None:
+        return ()
+    if spec.submodule_search_locations:
+        return tuple(spec.submodule_search_locations)
+    return (spec.origin,) if spec.origin else ()
+
+
 def _module_file(name: str) -> Path | None:
+    """The source file of module ``name``, found by path (importing nothing), or None."""
     mod = sys.modules.get(name)
     origin = getattr(mod, "__file__", None) if mod is not None else None
-    if origin is None:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError, AttributeError):
-            return None
-        origin = spec.origin if spec is not None else None
-    return Path(origin) if origin and origin.endswith(".py") else None
+    if origin:
+        return Path(origin) if origin.endswith(".py") else None
+    top, _, rest = name.partition(".")
+    for loc in _top_locations(top):
+        if not rest:
+            path = Path(loc) / "__init__.py" if Path(loc).is_dir() else Path(loc)
+        else:
+            if not Path(loc).is_dir():
+                continue
+            base = Path(loc).joinpath(*rest.split("."))
+            path = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        if path.suffix == ".py" and path.is_file():
+            return path
+    return None
 
 
-def _imported_modules(source: str, module: str, package: str) -> set[str]:
-    """Modules of the same top-level package that ``module``'s source imports (anywhere in it)."""
+_INSTALLED = ("site-packages", "dist-packages")
+
+
+@cache
+def _local_top(top: str, local_root: Path | None) -> bool:
+    """Is top-level package ``top`` first-party code beside the adapter's package (e.g. ``ours``
+    beside ``adapters`` in this repository), not the core and not an installed distribution? Found
+    without importing it."""
+    if local_root is None or top == CORE_PACKAGE:
+        return False
+    for w in _top_locations(top):
+        if not w or not os.path.isabs(w) or not os.path.exists(w):  # "frozen", "built-in"
+            continue
+        path = Path(w).resolve()
+        if path.is_relative_to(local_root) and not set(path.parts) & set(_INSTALLED):
+            return True
+    return False
+
+
+def _imported_modules(source: str, module: str, package: str, local_root: Path | None) -> set[str]:
+    """Modules that ``module``'s source imports (anywhere in it) from its own top-level package or
+    from first-party packages beside it (``_local_top``)."""
     top = package.split(".")[0] if package else ""
     found: set[str] = set()
-    if not top:
-        return found
     for frm, names, plain in _IMPORT.findall(source):
         if plain:
             candidates = [plain]
@@ -91,16 +138,30 @@ def _imported_modules(source: str, module: str, package: str) -> set[str]:
             except (ImportError, ValueError):
                 continue
             # "from . import x" / "from .pkg import y": y may be a module or a name in base
-            candidates = [base] + [f"{base}.{n.strip()}" for n in names.split(",") if n.strip()]
+            listed = [n.split()[0] for n in names.strip("()").split(",") if n.strip() and not n.strip().startswith("#")]
+            candidates = [base] + [f"{base}.{n}" for n in listed]
         for cand in candidates:
-            if (cand == top or cand.startswith(top + ".")) and cand != module and _module_file(cand):
+            ctop = cand.split(".")[0]
+            own = bool(top) and ctop == top
+            if (own or _local_top(ctop, local_root)) and cand != module and _module_file(cand):
                 found.add(cand)
     return found
+
+
+def _local_root(module: str) -> Path | None:
+    """The folder holding the adapter's top-level package, unless that is an install location
+    (then only the adapter's own package counts)."""
+    path = _module_file(module.split(".")[0])
+    if path is None:
+        return None
+    parent = (path.parent.parent if path.name == "__init__.py" else path.parent).resolve()
+    return None if parent.name in _INSTALLED else parent
 
 
 @cache
 def _code_identity(cls: type) -> str:
     modules = [k.__module__ for k in cls.__mro__ if _outside_core(k)]
+    local_root = _local_root(cls.__module__)
     seen: dict[str, Path] = {}
     queue = list(dict.fromkeys(modules))
     while queue:
@@ -115,7 +176,8 @@ def _code_identity(cls: type) -> str:
         package = getattr(mod, "__package__", None) or (name.rpartition(".")[0] if "." in name else "")
         if (mod is not None and hasattr(mod, "__path__")) or path.name == "__init__.py":
             package = name
-        queue += sorted(_imported_modules(path.read_text(encoding="utf-8", errors="replace"), name, package))
+        queue += sorted(_imported_modules(path.read_text(encoding="utf-8", errors="replace"), name, package,
+                                          local_root))
     h = hashlib.sha256()
     for name in sorted(seen):
         h.update(name.encode() + b"\0" + seen[name].read_bytes() + b"\0")

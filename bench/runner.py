@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from . import provenance, registry
 from .adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter

@@ -209,7 +209,13 @@ def _write_package(root: Path, name: str, prompt: str, helper_extra: str = "") -
         "    card = AdapterCard(name='pkg-reader', row_name='R', family='ocr')\n\n"
         "    def transcribe(self, images, lang):\n"
         "        from ._prompts import PROMPT\n"
-        "        return [PROMPT for _ in images]\n")
+        "        from xsb_keysibling.model import post\n"
+        "        return [post(PROMPT) for _ in images]\n")
+    sib = root / "xsb_keysibling"  # first-party model code beside the adapters (like ours/)
+    sib.mkdir(exist_ok=True)
+    (sib / "__init__.py").write_text("")
+    if not (sib / "model.py").exists():
+        (sib / "model.py").write_text("def post(text):\n    return text\n")
 
 
 def test_adapter_code_hash_changes_the_key(tmp_path, monkeypatch):
@@ -236,7 +242,10 @@ def test_adapter_code_hash_changes_the_key(tmp_path, monkeypatch):
     k1 = key()
     assert k1 != k0
     (tmp_path / name / "base.py").write_text((tmp_path / name / "base.py").read_text() + "# base edited\n")
-    assert key() != k1  # a base class's module
+    k2 = key()
+    assert k2 != k1  # a base class's module
+    (tmp_path / "xsb_keysibling" / "model.py").write_text("def post(text):\n    return text.lower()\n")
+    assert key() != k2  # first-party code the adapter imports from a package beside its own
     for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
         monkeypatch.delitem(sys.modules, mod)
 
