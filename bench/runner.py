@@ -11,7 +11,6 @@ the very code the local executor runs, restricted to that unit's jobs.
 """
 from __future__ import annotations
 
-import dataclasses
 
 import hashlib
 import json

@@ -264,3 +264,37 @@ def test_settings_and_package_versions_change_the_key(monkeypatch):
     monkeypatch.setattr(cache_identity, "_version_of", lambda m: "numpy==0.0" if m == "numpy" else real(m))
     assert LookupReader(AdapterOptions()).cache_key() != base
     assert json.dumps(cache_identity.package_versions(LookupReader))  # recorded values are plain data
+
+
+def test_images_embedded_in_a_parquet_manifest_are_keyed_by_their_bytes(tmp_path, lookup):
+    """Images stored in manifest.parquet: rewritten cells are read again, not served from the cache."""
+    pa = pytest.importorskip("pyarrow")
+    import io
+
+    import pyarrow.parquet as pq
+
+    def write(words):
+        cells = []
+        for w in words:
+            buf = io.BytesIO()
+            im = _render(w)
+            im.save(buf, format="PNG")
+            lookup._table[_pixels_digest(im)] = w
+            cells.append({"bytes": buf.getvalue(), "path": None})
+        table = pa.table({"text": WORDS, "semantic_id": [-1] * len(WORDS), "lang": ["en"] * len(WORDS),
+                          "style": ["s"] * len(WORDS), "split": ["ood"] * len(WORDS), "image": cells})
+        (tmp_path / "ds").mkdir(exist_ok=True)
+        pq.write_table(table, tmp_path / "ds" / "manifest.parquet", row_group_size=2)
+        return [c["bytes"] for c in cells]
+
+    cells = write(WORDS)
+    ds = Dataset.load(tmp_path / "ds")
+    hashes, refused = ds.content_hashes(ds.samples["path"].tolist(), tmp_path / "side")
+    assert not refused
+    assert [hashes[p] for p in ds.samples["path"]] == [hashlib.blake2b(c, digest_size=16).hexdigest() for c in cells]
+    rec, _ = _within(_run(tmp_path / "ds", tmp_path / "r1"))
+    assert rec["metrics"]["acc@1"] == 1.0
+    n = sum(lookup._calls)
+    write(WORDS[1:] + WORDS[:1])  # same rows and paths, every image now another word
+    rec, _ = _within(_run(tmp_path / "ds", tmp_path / "r2"))
+    assert rec["metrics"]["acc@1"] == 0.0 and sum(lookup._calls) == 2 * n
