@@ -91,6 +91,7 @@ def test_failing_and_unavailable_adapters_are_recorded_and_run_goes_on(rendered_
 def test_embedding_adapter_scores_by_cosine_and_caches_outputs(rendered_dataset, tmp_path, with_plugin, monkeypatch):
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("XSB_TEST_CALLS_FILE", str(calls))
+    monkeypatch.setenv("XSB_CACHE_DIR", str(tmp_path / "cache"))  # other tests cache these images too
     args = ["--adapters", "plugin-pixels", "--dataset", str(rendered_dataset)]
 
     def batch_calls():  # batch-1 calls are latency probes, measured anew in every run
