@@ -34,11 +34,13 @@ def prompt_for(lang: str) -> str:
 
 
 # Lead-ins that models put before the word ("The word is", "Answer:", "这个词是", "La palabra es").
+# Each needs its verb or a colon after the keyword, so a word that merely starts like one (or is one:
+# the Spanish lexicon has "palabra" and "respuesta") is never taken for a lead-in.
 _PREFIXES = re.compile(
     r"^(?:(?:the\s+)?(?:handwritten\s+)?(?:word|text|answer|transcription|output)"
-    r"(?:\s+(?:in\s+the\s+image|shown|written))?\s*(?:is|reads|says|:)\s*:?"
-    r"|(?:it|this)\s+(?:says|reads|is)\s*:?"
-    r"|(?:la\s+)?(?:palabra|respuesta)(?:\s+es)?\s*:?"
+    r"(?:\s+(?:in\s+the\s+image|shown|written))?(?:\s+(?:is|reads|says)\b\s*:?|\s*:)"
+    r"|(?:it|this)\s+(?:says|reads|is)\b\s*:?"
+    r"|(?:la\s+)?(?:palabra|respuesta)(?:\s+es\b\s*:?|\s*:)"
     r"|(?:图片中的|图中的|这个|该)?(?:手写)?(?:词语?|字|文字|单词|答案)(?:是|为)\s*[:：]?"
     r"|答案\s*[:：])\s*",
     re.IGNORECASE,
@@ -74,7 +76,9 @@ def clean_transcription(text: str, lang: str | None = None) -> str:
     for _ in range(3):  # lead-ins and wrappers can nest: **The word is "perro".**
         before = line
         line = _LIST_MARK.sub("", _MARKDOWN.sub("", line)).strip()
-        line = _PREFIXES.sub("", line).strip()
+        lead = _PREFIXES.match(line)
+        if lead and line[lead.end():].strip(_EDGE_PUNCT + " \t\u3000"):  # never strip the whole answer
+            line = line[lead.end():].strip()
         quoted = _QUOTED.search(line)
         if quoted:  # 'It says "perro" in Spanish' -> perro
             line = quoted.group(1)
