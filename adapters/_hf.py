@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from bench.adapter import Adapter
 
 HF_MODULES = ("torch", "transformers")
+# The band of transformers the pinned remote code of MM-Embed, DeepSeek-OCR, Phi-3.5-Vision and
+# MiniCPM-o was written for (their cards name 4.42-4.46); later releases renamed the cache and
+# generation internals that code calls. Their extras pin transformers 4.46.3 (DeepSeek-OCR's own pin).
+REMOTE_CODE_TRANSFORMERS = "transformers<4.47"
 
 
 def model_source(adapter: "Adapter") -> tuple[str, dict[str, Any]]:
@@ -44,9 +48,11 @@ def load_model(adapter: "Adapter", class_name: str, **extra: Any):
     """``transformers.<class_name>.from_pretrained`` on the user's device and dtype, in eval mode."""
     import transformers
 
+    from ._hf_embed import dtype_kwarg
+
     src, kwargs = model_source(adapter)
     cls = getattr(transformers, class_name)
-    model = cls.from_pretrained(src, dtype=adapter.options.torch_dtype(), **kwargs,
+    model = cls.from_pretrained(src, **dtype_kwarg(adapter.options.torch_dtype()), **kwargs,
                                  **{**model_weight_kwargs(), **extra})
     return model.to(adapter.options.device).eval()
 

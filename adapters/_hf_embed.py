@@ -151,10 +151,12 @@ class HFEmbeddingAdapter(EmbeddingAdapter):
 
 def dtype_kwarg(dtype) -> dict[str, Any]:
     """``from_pretrained`` takes ``dtype`` since transformers 4.56 and ``torch_dtype`` before."""
-    import transformers
+    import importlib.metadata
 
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+    from packaging.version import Version
+
+    return {"dtype": dtype} if Version(importlib.metadata.version("transformers")) >= Version("4.56") \
+        else {"torch_dtype": dtype}
 
 
 class DualEncoderAdapter(HFEmbeddingAdapter):

@@ -44,6 +44,7 @@ class E5VAdapter(HFEmbeddingAdapter):
         license="unknown (LLaVA-NeXT-Llama3 base; see the model card)",
         languages=("en",),
         extra=None,
+        requires=("transformers>=4.52",),  # self.model.model (LlavaNextModel) exists from 4.52
         params_note="vision tower + projector + language model, without the unused LM head "
                     "(the paper's 8355M includes the head)",
         params_m=8355.28,

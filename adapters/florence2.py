@@ -30,6 +30,7 @@ class Florence2Adapter(HFTranscriber):
         license="MIT",
         languages=("en",),
         extra="vllm",
+        requires=("transformers>=4.56",),  # the native Florence2 class arrived in 4.56
         params_m=776.47,
         native_class="Florence2ForConditionalGeneration",
         gpu=0.25,

@@ -52,7 +52,7 @@ def _card(name: str, row: str, size: str, revision: str, params_m: float, memory
                  "Bridging Modalities: Improving Universal Multimodal Retrieval by Multimodal Large Language "
                  "Models, CVPR 2025 (GME)",
         model_id=model_id, revision=revision, license="apache-2.0", languages=("en", "zh"),
-        extra="vllm-tv", params_note="vision tower + language model, without the LM head (as the paper counts)",
+        extra="vllm-tv", requires=("transformers>=4.52",), params_note="vision tower + language model, without the LM head (as the paper counts)",
         params_m=params_m, native_class="Qwen2VLForConditionalGeneration", gpu=1.0, memory_gb=memory_gb,
         homepage=f"https://huggingface.co/{model_id}",
         notes="GME's pooling (last token, right padding) and chat-turn inputs reproduced on the native "

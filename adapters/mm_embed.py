@@ -15,6 +15,7 @@ from bench.adapter import AdapterCard
 from bench.availability import Availability, check_hf_weights
 from bench.registry import register
 
+from ._hf import REMOTE_CODE_TRANSFORMERS
 from ._hf_embed import HFEmbeddingAdapter, count_parameters, dtype_kwarg
 
 IMAGE_QUERY_INSTRUCTION = "Find an image caption describing the following everyday image."
@@ -42,7 +43,8 @@ class MMEmbedAdapter(HFEmbeddingAdapter):
         revision="a2542c237b5b700ed01b829689756425441cef97",
         license="cc-by-nc-4.0",
         languages=("en",),
-        extra="embed-remote",
+        extra="mm-embed",
+        requires=(REMOTE_CODE_TRANSFORMERS,),
         params_note="all parameters of the loaded NVMMEmbedModel (vision tower, projector, NV-Embed LM, "
                     "latent-attention pooler)",
         params_m=8175.51,

@@ -27,7 +27,8 @@ def _card(name: str, row: str, size: str, revision: str, params_m: float, memory
     return AdapterCard(
         name=name, row_name=row, family="embedding", source="Tschannen et al. (2025)", citation=CITATION,
         model_id=model_id, revision=revision, license="apache-2.0", languages=("en", "zh", "es"),
-        extra=None, params_note="both towers (vision + Gemma-tokenizer text encoder + heads)",
+        extra=None, requires=("transformers>=4.49",),  # SigLIP 2's Gemma tokenizer setup: 4.49
+        params_note="both towers (vision + Gemma-tokenizer text encoder + heads)",
         params_m=params_m, native_class="SiglipModel", gpu=0.25, memory_gb=memory_gb,
         homepage=f"https://huggingface.co/{model_id}",
         notes="Sigmoid scores are monotone in cosine for fixed scale and bias: cosine ranking is "

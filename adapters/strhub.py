@@ -36,7 +36,7 @@ class StrHubAdapter(TranscriberAdapter):
 
     entry: ClassVar[str]
     checkpoint: ClassVar[str]
-    requires_modules = ("torch", "timm", "pytorch_lightning", "yaml")
+    requires_modules = ("torch", "timm", "pytorch_lightning", "yaml", "nltk")  # all imported by the hub code
     default_batch_size = 64
 
     @classmethod
@@ -99,6 +99,8 @@ class StrHubAdapter(TranscriberAdapter):
 
 _COMMON = dict(family="ocr", revision=HUB_REF,
                license="Apache-2.0", languages=("en", "es"), extra="strhub", trust_remote_code=True,
+               # the v1.0.0 code's own requirements: pytorch-lightning~=1.6.5, timm~=0.6.5, nltk~=3.7
+               requires=("pytorch-lightning>=1.6.5,<2", "timm>=0.4.12,<0.7", "nltk>=3.7"),
                gpu=0.1, memory_gb=1.0, homepage="https://github.com/baudm/parseq")
 _NOTE = ("Pretrained on English scene text with the 94-character Latin charset: Chinese is outside its "
          "charset (as in the paper's numbers). Revision is the release tag, not a commit hash. ")

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 from bench.adapter import AdapterCard
 from bench.registry import register
 
-from ._hf import ChatTranscriber, HFTranscriber, generation_kwargs, load_model, load_processor, to_device
+from ._hf import (REMOTE_CODE_TRANSFORMERS, ChatTranscriber, HFTranscriber, generation_kwargs, load_model,
+                  load_processor, to_device)
 
 LANGS = ("en", "zh", "es")
 PROMPT_NOTE = "Prompt per language and post-processing: adapters/_prompts.py; greedy decoding."
@@ -31,6 +32,7 @@ class Qwen3VLAdapter(ChatTranscriber):
         license="Apache-2.0",
         languages=LANGS,
         extra="vllm-tv",
+        requires=("transformers>=4.57",),  # Qwen3-VL's native class arrived in 4.57
         params_m=4437.82,
         native_class="Qwen3VLForConditionalGeneration",
         gpu=0.5,
@@ -56,6 +58,7 @@ class InternVL35Adapter(ChatTranscriber):
         license="Apache-2.0",
         languages=LANGS,
         extra="vllm-tv",
+        requires=("transformers>=4.52",),  # InternVL's native (-HF) class arrived in 4.52
         params_m=8528.32,
         native_class="InternVLForConditionalGeneration",
         gpu=1.0,
@@ -82,6 +85,7 @@ class Llama32VisionAdapter(ChatTranscriber):
         license="Llama 3.2 Community License (gated)",
         languages=LANGS,
         extra="vllm",
+        requires=("transformers>=4.45",),  # Mllama's native class arrived in 4.45
         params_m=10670.22,
         native_class="MllamaForConditionalGeneration",
         gpu=1.0,
@@ -107,6 +111,7 @@ class JanusProAdapter(ChatTranscriber):
         license="MIT (code), DeepSeek Model License (weights)",
         languages=LANGS,
         extra="vllm",
+        requires=("transformers>=4.52",),  # Janus's native class arrived in 4.52
         params_m=7420.43,
         native_class="JanusForConditionalGeneration",
         gpu=1.0,
@@ -133,7 +138,8 @@ class Phi35VisionAdapter(HFTranscriber):
         revision="c69b58c1be8dfda05972fdf495be3511e3b0f61f",
         license="MIT",
         languages=LANGS,
-        extra="vllm-tv",
+        extra="phi35-vision",
+        requires=(REMOTE_CODE_TRANSFORMERS,),
         params_m=4146.62,
         trust_remote_code=True,
         gpu=0.5,
@@ -182,6 +188,7 @@ class MiniCPMo26Adapter(HFTranscriber):
         license="Apache-2.0 (code), MiniCPM Model License (weights)",
         languages=LANGS,
         extra="minicpm",
+        requires=(REMOTE_CODE_TRANSFORMERS,),
         params_m=8099.42,
         trust_remote_code=True,
         gpu=1.0,

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 
-from .availability import Availability, check_hf_weights, check_modules
+from .availability import Availability, check_hf_weights, check_modules, check_versions
 
 Family = Literal["ocr", "embedding", "vllm", "ours"]
 FAMILY_GROUPS: dict[str, str] = {
@@ -39,6 +39,9 @@ class AdapterCard:
     license: str = "unknown"
     languages: tuple[str, ...] = ()
     extra: str | None = None  # pip extra: pip install 'xscript-bench[<extra>]'
+    # Package ranges the adapter was written and checked for (PEP 508, e.g. "transformers<4.47");
+    # availability reports a mismatch instead of letting remote code fail or drift at run time.
+    requires: tuple[str, ...] = ()
     params_note: str = "all parameters of the loaded model"
     params_m: float | None = None  # known count (millions) for listings before loading
     trust_remote_code: bool = False  # needs --trust-remote-code (no native transformers class)
@@ -60,6 +63,7 @@ class AdapterCard:
     def as_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["languages"] = list(self.languages)
+        d["requires"] = list(self.requires)
         d["scoring"] = self.scoring
         return d
 
@@ -103,12 +107,15 @@ class Adapter(ABC):
 
     @classmethod
     def availability(cls, options: AdapterOptions | None = None) -> Availability:
-        """Cheap check (no model load), in order: the extra's packages, permission to run remote
-        code, then the weights (``check_weights``, which engines with their own caches override)."""
+        """Cheap check (no model load), in order: installed packages against the card's ranges (first,
+        so a wrong environment is named before a missing package sends the user to install into it),
+        the extra's packages, permission to run remote code, then the weights (``check_weights``,
+        which engines with their own caches override)."""
         options = options or AdapterOptions()
-        status = check_modules(cls.requires_modules, cls.card.extra)
-        if not status.ok:
-            return status
+        for status in (check_versions(cls.card.requires, cls.card.extra),
+                       check_modules(cls.requires_modules, cls.card.extra)):
+            if not status.ok:
+                return status
         if cls.card.trust_remote_code and not options.trust_remote_code:
             return Availability(False, f"{cls.card.model_id} runs its own code (no native transformers "
                                        "class); fix: pass --trust-remote-code to allow it (pinned to "

@@ -5,6 +5,7 @@ report ``unavailable: <why, how to fix>`` instead of crashing.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -32,6 +33,27 @@ def check_modules(modules: Iterable[str], extra: str | None) -> Availability:
         return Availability(True)
     fix = f"pip install 'xscript-bench[{extra}]'" if extra else f"pip install {' '.join(missing)}"
     return Availability(False, f"missing Python package(s) {', '.join(missing)}; fix: {fix}")
+
+
+def check_versions(requirements: Iterable[str], extra: str | None) -> Availability:
+    """Installed versions inside the ranges an adapter was written for (PEP 508 strings such as
+    ``"transformers>=4.45,<4.47"``)? Remote model code often works with one band of a library only;
+    outside it, it fails late (at load) or worse, runs and gives other numbers. A package that is
+    not installed at all is left to ``check_modules``."""
+    from packaging.requirements import Requirement
+
+    for text in requirements:
+        req = Requirement(text)
+        try:
+            installed = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if req.specifier.contains(installed, prereleases=True):
+            continue
+        fix = (f"install 'xscript-bench[{extra}]' (it pins a working set) in a separate environment"
+               if extra else f"pip install '{req.name}{req.specifier}' in a separate environment")
+        return Availability(False, f"needs {req.name} {req.specifier} (installed {installed}); fix: {fix}")
+    return Availability(True)
 
 
 def check_binary(name: str, apt_package: str) -> Availability:
