@@ -3,6 +3,12 @@
 transformers ships ``deepseek_ocr2`` (DeepSeek-OCR-2, a different model) but not the paper's
 DeepSeek-OCR, so this adapter runs the pinned remote code, only with ``--trust-remote-code``. That
 code's ``infer`` reads an image file and calls ``.cuda()`` itself, so it needs a CUDA device.
+
+Mode: the model card's default "Gundam" (``base_size=1024, image_size=640, crop_mode=True``). In that
+code a global view with ``base_size`` above 640 is padded to a square (aspect kept), while the Tiny and
+Small modes (``base_size`` 512/640, no crops) resize straight to a square: a 5:1 word would be
+squashed five times. A word image is under 640 px, so Gundam adds no local crops: one padded
+1024-px view (256 vision tokens), the same view as the "Base" mode.
 """
 from __future__ import annotations
 
@@ -14,10 +20,10 @@ from bench.adapter import AdapterCard, AdapterOptions
 from bench.availability import Availability
 from bench.registry import register
 
-from ._hf import HFTranscriber, load_model, load_processor
+from ._hf import REMOTE_CODE_TRANSFORMERS, HFTranscriber, load_model, load_processor
 
 PROMPT = "<image>\nFree OCR. "  # the model card's plain-OCR prompt (no layout grounding)
-MODE = {"base_size": 640, "image_size": 640, "crop_mode": False}  # "Small" mode: a word needs no tiling
+MODE = {"base_size": 1024, "image_size": 640, "crop_mode": True}  # "Gundam", the card's default: pads
 
 
 @register
@@ -33,14 +39,16 @@ class DeepSeekOCRAdapter(HFTranscriber):
         license="MIT",
         languages=("en", "zh", "es"),
         extra="deepseek-ocr",
+        requires=(REMOTE_CODE_TRANSFORMERS,),
         params_m=3336.11,
         trust_remote_code=True,
         gpu=1.0,
         memory_gb=10.0,
         homepage="https://huggingface.co/deepseek-ai/DeepSeek-OCR",
-        notes="Remote code (no native class for v1), prompt '<image>\\nFree OCR. ', Small mode (640, no "
-              "crops), one image per call through model.infer(eval_mode=True). CUDA only: its code calls "
-              ".cuda(). Written for transformers 4.46; not exercised offline.",
+        notes="Remote code (no native class for v1), prompt '<image>\\nFree OCR. ', Gundam mode (the card's "
+              "default: base_size 1024, image_size 640, crop_mode; the global view is padded, not squashed), "
+              "one image per call through model.infer(eval_mode=True). CUDA only: its code calls .cuda(). "
+              "Written for transformers 4.46.3 (the extra pins it); not exercised offline.",
     )
     requires_modules = ("torch", "transformers", "torchvision", "einops", "addict", "easydict")
     default_batch_size = 1

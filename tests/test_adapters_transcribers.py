@@ -236,8 +236,12 @@ def test_deepseek_ocr_infers_from_a_file_and_needs_cuda(no_weights):
 
     adapter._tmp = tempfile.TemporaryDirectory()
     assert adapter.transcribe(_words("casa"), "es") == ["casa"]
-    assert adapter._model.calls[0]["prompt"] == PROMPT and adapter._model.calls[0]["eval_mode"] is True
+    call = adapter._model.calls[0]
+    assert call["prompt"] == PROMPT and call["eval_mode"] is True
+    # A mode that pads: DeepSeek-OCR's infer() squashes the image to a square when base_size <= 640
+    # and crop_mode is off (Tiny/Small); Gundam (the card's default) pads a 1024-px global view.
+    assert (call["base_size"], call["image_size"], call["crop_mode"]) == (1024, 640, True)
     adapter.close()
     ok = DeepSeekOCRAdapter.availability(AdapterOptions(trust_remote_code=True, allow_download=True))
-    if "missing Python package" not in ok.reason:
+    if not any(s in ok.reason for s in ("missing Python package", "needs transformers")):
         assert not ok.ok and "--device cuda" in ok.reason
