@@ -21,7 +21,7 @@ class AltCLIPAdapter(DualEncoderAdapter):
         citation="Z. Chen, G. Liu, B.-W. Zhang, Q. Yang, L. Wu, AltCLIP: Altering the Language Encoder in "
                  "CLIP for Extended Language Capabilities, Findings of ACL 2023",
         model_id="BAAI/AltCLIP",
-        revision=None,
+        revision="refs/pr/7",
         license="creativeml-openrail-m",
         languages=("zh", "en"),
         extra=None,
@@ -31,8 +31,9 @@ class AltCLIPAdapter(DualEncoderAdapter):
         gpu=0.25,
         memory_gb=4.0,
         homepage="https://huggingface.co/BAAI/AltCLIP",
-        notes="Revision not pinned: the hub's head (after commit b989a7b, 'Upload 6 files', 26 Dec 2022) "
-              "could not be resolved to a full hash offline; the cache key says 'unversioned'.",
+        notes="Revision: the hub's safetensors-conversion ref refs/pr/7 (head 118841d, an unmerged bot PR "
+              "adding model.safetensors on top of main's weights; its full hash was not found offline, so the "
+              "ref is pinned). The harness loads safetensors only; main holds only pytorch_model.bin.",
     )
     model_class = "AltCLIPModel"
     text_kwargs = {"padding": True, "truncation": True, "max_length": 77}

@@ -16,7 +16,7 @@ CITATION = ("A. Yang, J. Pan, J. Lin, R. Men, Y. Zhang, J. Zhou, C. Zhou, Chines
 
 
 def _card(name: str, row: str, model_id: str, revision: str, params_m: float, memory_gb: float,
-          vision: str) -> AdapterCard:
+          vision: str, where: str) -> AdapterCard:
     return AdapterCard(
         name=name, row_name=row, family="embedding", source="Yang et al. (2022)", citation=CITATION,
         model_id=model_id, revision=revision, license="apache-2.0", languages=("zh", "en"),
@@ -24,7 +24,8 @@ def _card(name: str, row: str, model_id: str, revision: str, params_m: float, me
         params_m=params_m, native_class="ChineseCLIPModel", gpu=0.25, memory_gb=memory_gb,
         homepage=f"https://huggingface.co/{model_id}",
         notes=f"{vision} image tower; bare gallery words as text; projected features, cosine. "
-              "Revision: last model-card commit on the hub (Dec 2022); the weights predate it.")
+              f"Revision: {where} The harness loads safetensors only, and the original Dec 2022 commits "
+              "hold only pytorch_model.bin.")
 
 
 class _ChineseCLIP(DualEncoderAdapter):
@@ -35,16 +36,23 @@ class _ChineseCLIP(DualEncoderAdapter):
 @register
 class ChineseCLIPBase(_ChineseCLIP):
     card = _card("chinese-clip-vit-b16", "Chinese CLIP ViT Base", "OFA-Sys/chinese-clip-vit-base-patch16",
-                 "36e679e65c2a2fead755ae21162091293ad37834", 188.26, 2.0, "ViT-B/16")
+                 "f2a455dcf33a4efd2db7c1e02f7f431a70a4b0cd", 188.26, 2.0, "ViT-B/16",
+                 "f2a455d on main, the commit that added model.safetensors (converted from pytorch_model.bin) "
+                 "and a full tokenizer.")
 
 
 @register
 class ChineseCLIPLarge(_ChineseCLIP):
     card = _card("chinese-clip-vit-l14", "Chinese CLIP ViT Large", "OFA-Sys/chinese-clip-vit-large-patch14",
-                 "660941af70c6ff89ce658a1735404c0f3e536c38", 406.23, 3.0, "ViT-L/14 (224 px)")
+                 "cc2eeb803885adc11690654a6e55fde2feeb7420", 406.23, 3.0, "ViT-L/14 (224 px)",
+                 "cc2eeb8, the head of the hub's safetensors-conversion ref refs/pr/2 (an unmerged bot PR "
+                 "that adds model.safetensors on top of the Dec 2022 weights); main has none.")
 
 
 @register
 class ChineseCLIPHuge(_ChineseCLIP):
     card = _card("chinese-clip-vit-h14", "Chinese CLIP ViT Huge", "OFA-Sys/chinese-clip-vit-huge-patch14",
-                 "503e16b560aff94c1922f13a86a7693d36957a4f", 957.60, 5.0, "ViT-H/14")
+                 "refs/pr/1", 957.60, 5.0, "ViT-H/14",
+                 "the hub's safetensors-conversion ref refs/pr/1 (head 83a96f8, an unmerged bot PR that adds "
+                 "model.safetensors on top of the Dec 2022 weights; its full hash was not found offline, so "
+                 "the ref is pinned); main has none.")
