@@ -162,9 +162,14 @@ class ChatTranscriber(HFTranscriber):
         return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt_for(lang)}]}]
 
     def inputs(self, images: Sequence[Any], lang: str):
+        """Token ids as ``apply_chat_template(tokenize=True)`` makes them: a template that already
+        starts with the BOS token (Llama 3's does) is tokenized without adding special tokens again,
+        else every prompt would start with two BOS tokens."""
         text = self._processor.apply_chat_template(self.messages(lang), add_generation_prompt=True, tokenize=False)
+        bos = getattr(self.tokenizer, "bos_token", None)
+        extra = {"add_special_tokens": False} if bos and text.startswith(bos) else {}
         return self._processor(text=[text] * len(images), images=[[im.convert("RGB")] for im in images],
-                               return_tensors="pt", padding=True)
+                               return_tensors="pt", padding=True, **extra)
 
     def transcribe(self, images: Sequence[Any], lang: str) -> list[str]:
         import torch

@@ -30,6 +30,20 @@ def e5v_image_prompt() -> str:
     return IMAGE_PROMPT
 
 
+def configure_processor(processor, config) -> None:
+    """Give the processor the image-token arithmetic of the model it serves.
+
+    E5-V's hub processor predates ``patch_size`` and ``vision_feature_select_strategy`` in the
+    processor config; from transformers 4.52 the processor expands ``<image>`` itself and needs both
+    (without them it raises). They are facts of the model, so they come from its config: the vision
+    tower's patch size, the feature strategy, and one extra (CLS) token for a CLIP vision tower.
+    """
+    vision = config.vision_config
+    processor.patch_size = vision.patch_size
+    processor.vision_feature_select_strategy = config.vision_feature_select_strategy
+    processor.num_additional_image_tokens = 1 if vision.model_type == "clip_vision_model" else 0
+
+
 @register
 class E5VAdapter(HFEmbeddingAdapter):
     card = AdapterCard(
@@ -52,7 +66,9 @@ class E5VAdapter(HFEmbeddingAdapter):
         gpu=1.0,
         memory_gb=18.0,
         homepage="https://huggingface.co/royokong/e5-v",
-        notes="One-word summarising prompts of the model card (Llama-3 template); last-token pooling.",
+        notes="One-word summarising prompts of the model card (Llama-3 template); last-token pooling. "
+              "The processor's patch_size / feature strategy are set from the model config (the hub "
+              "processor lacks them); needs transformers >= 4.52 (LlavaNextModel as model.model).",
     )
     default_batch_size = 8
 
@@ -65,6 +81,7 @@ class E5VAdapter(HFEmbeddingAdapter):
         self.model = self.place(model)
         self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
         self.processor.tokenizer.padding_side = "right"
+        configure_processor(self.processor, self.model.config)
 
     def _last_token(self, inputs: dict):
         inputs = self.to_device(dict(inputs))

@@ -14,6 +14,10 @@ from ._hf import HFTranscriber, generation_kwargs, load_model, load_processor, t
 
 TASK = "<OCR>"
 MAX_NEW_TOKENS = 24
+# The model card's OCR example decodes with 3 beams (do_sample off). Florence-2 is an OCR row, read
+# the way its authors run it; the uniform greedy protocol is for the chat VLLMs, whose cards differ.
+NUM_BEAMS = 3
+DECODING = f"beam search, num_beams={NUM_BEAMS}, no sampling (the model card's <OCR> example)"
 
 
 @register
@@ -36,7 +40,7 @@ class Florence2Adapter(HFTranscriber):
         gpu=0.25,
         memory_gb=4.0,
         homepage="https://huggingface.co/florence-community/Florence-2-large",
-        notes="Task prompt <OCR>, greedy decoding (the model card uses 3 beams). No language hint: "
+        notes=f"Task prompt <OCR>, {DECODING}. No language hint: "
               "the task takes none. Revision not pinned: no commit hash of the converted repo was "
               "found offline; pin it with `hf download` before publishing numbers.",
     )
@@ -54,5 +58,9 @@ class Florence2Adapter(HFTranscriber):
         inputs = to_device(batch, self)
         tok = self._processor.tokenizer
         with torch.inference_mode():
-            ids = self._model.generate(**inputs, **generation_kwargs(MAX_NEW_TOKENS, tok.pad_token_id))
+            ids = self._model.generate(**inputs, **{**generation_kwargs(MAX_NEW_TOKENS, tok.pad_token_id),
+                                                    "num_beams": NUM_BEAMS})
         return [t.strip() for t in tok.batch_decode(ids, skip_special_tokens=True)]
+
+    def run_notes(self) -> dict:
+        return {"decoding": DECODING}

@@ -7,6 +7,12 @@ every input is one chat turn ``<|im_start|>system\\n{instruction}<|im_end|>\\n<|
 the embedding is the last hidden state of the last real token (``<|endoftext|>``), L2-normalized.
 Images are resized by the processor to between 256 and 1280 visual tokens (GME's defaults).
 
+Positions: GME's forward embeds the tokens, writes the vision tower's features over the image
+placeholders of ``inputs_embeds``, and calls the language model with no position ids, so every token
+(image ones included) gets the sequential position 0..n-1 in all three rotary sections. Calling the
+multimodal model instead would give image tokens Qwen2-VL's 3-D (t, h, w) positions, which is how
+Qwen2-VL generates but not how GME embeds; we follow GME.
+
 Prompts: the word images are the queries, so they carry a task instruction; GME (like UniIR)
 uses the M-BEIR instruction of each task, and ours is image -> caption, whose instruction is
 "Find an image caption describing the following everyday image." The gallery words are the
@@ -55,8 +61,9 @@ def _card(name: str, row: str, size: str, revision: str, params_m: float, memory
         extra="vllm-tv", requires=("transformers>=4.52",), params_note="vision tower + language model, without the LM head (as the paper counts)",
         params_m=params_m, native_class="Qwen2VLForConditionalGeneration", gpu=1.0, memory_gb=memory_gb,
         homepage=f"https://huggingface.co/{model_id}",
-        notes="GME's pooling (last token, right padding) and chat-turn inputs reproduced on the native "
-              "class; images: M-BEIR image->caption instruction; words: default system prompt. "
+        notes="GME's forward reproduced on the native class: image features merged into inputs_embeds, "
+              "language model with sequential positions, last token (right padding); images: M-BEIR "
+              "image->caption instruction; words: default system prompt. "
               "Needs torchvision (Qwen2-VL processor).")
 
 
@@ -80,9 +87,20 @@ class _GME(HFEmbeddingAdapter):
             ip.min_pixels, ip.max_pixels = lo, hi  # what transformers 4 reads
 
     def _last_token(self, inputs: dict):
+        import torch
+
         inputs = self.to_device(dict(inputs))
-        out = self.model.model(**inputs)
-        return last_token_pool(out.last_hidden_state, inputs["attention_mask"])
+        ids, mask = inputs["input_ids"], inputs["attention_mask"]
+        mm = self.model.model  # Qwen2VLModel: .visual + .language_model (transformers >= 4.52)
+        embeds = mm.get_input_embeddings()(ids)
+        if inputs.get("pixel_values") is not None:
+            feats = mm.get_image_features(inputs["pixel_values"], inputs["image_grid_thw"])
+            feats = getattr(feats, "pooler_output", feats)  # merged patch features, split per image
+            feats = torch.cat(list(feats)) if isinstance(feats, (list, tuple)) else feats
+            slots = (ids == self.model.config.image_token_id).unsqueeze(-1).expand_as(embeds)
+            embeds = embeds.masked_scatter(slots, feats.to(embeds.dtype))
+        out = mm.language_model(inputs_embeds=embeds, attention_mask=mask)  # positions 0..n-1, as GME's code
+        return last_token_pool(out.last_hidden_state, mask)
 
     def embed_images(self, images: list):
         inputs = self.processor(text=[gme_image_prompt()] * len(images), images=images, return_tensors="pt",

@@ -9,7 +9,9 @@ Scoring: SigLIP is trained with a sigmoid over ``t * cos(img, txt) + b`` with a 
 ``t > 0`` and bias ``b``. For one query image both are constants, and the sigmoid is strictly
 increasing, so ranking the gallery by cosine gives exactly the ranking by SigLIP's probabilities.
 Texts are padded to 64 tokens (``padding="max_length"``), as the model card requires: the model
-was trained that way and shorter padding changes the text embedding. Gallery words are bare.
+was trained that way and shorter padding changes the text embedding. Gallery words are bare and
+lowercased: SigLIP 2 was trained on lowercased text (its model card asks for the same preprocessing),
+so "Paris" and "paris" must reach the text tower alike.
 """
 from __future__ import annotations
 
@@ -32,12 +34,16 @@ def _card(name: str, row: str, size: str, revision: str, params_m: float, memory
         params_m=params_m, native_class="SiglipModel", gpu=0.25, memory_gb=memory_gb,
         homepage=f"https://huggingface.co/{model_id}",
         notes="Sigmoid scores are monotone in cosine for fixed scale and bias: cosine ranking is "
-              "identical. Texts padded to max_length 64 as trained.")
+              "identical. Texts lowercased and padded to max_length 64 as trained.")
 
 
 class _SigLIP2(DualEncoderAdapter):
     model_class = "AutoModel"  # SiglipModel for the fixed-resolution checkpoints, Siglip2Model for NaFlex
     text_kwargs = {"padding": "max_length", "max_length": 64, "truncation": True}
+
+    def text_prompt(self, word: str, lang: str) -> str:
+        """Lowercased, as SigLIP 2's training text was (``str.lower``: accents and ß kept)."""
+        return word.lower()
 
 
 @register

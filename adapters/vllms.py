@@ -146,14 +146,17 @@ class Phi35VisionAdapter(HFTranscriber):
         memory_gb=12.0,
         homepage="https://huggingface.co/microsoft/Phi-3.5-vision-instruct",
         notes=PROMPT_NOTE + " No native transformers class (phi3_v): runs the repository's code with "
-              "--trust-remote-code, eager attention, num_crops=4, one image per call (its processor "
-              "takes one prompt). Written for transformers 4.4x; not exercised offline.",
+              "--trust-remote-code, eager attention, num_crops=16 (the model card's value for single "
+              "images), one image per call (its processor takes one prompt). Written for transformers "
+              "4.4x (the extra pins 4.46.3); not exercised offline.",
     )
     requires_modules = ("torch", "transformers", "torchvision")
     default_batch_size = 1
 
+    num_crops = 16  # the model card: 16 for single-frame images, 4 for multi-frame
+
     def load(self) -> None:
-        self._processor = load_processor(self, "AutoProcessor", num_crops=4)
+        self._processor = load_processor(self, "AutoProcessor", num_crops=self.num_crops)
         self._model = load_model(self, "AutoModelForCausalLM", _attn_implementation="eager")
 
     def transcribe(self, images: Sequence[Any], lang: str) -> list[str]:

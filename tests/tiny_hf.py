@@ -15,16 +15,21 @@ WORDS = ["dog", "cat", "water", "house", "tree", "book", "perro", "gato", "agua"
 
 
 def word_tokenizer(specials: list[str], extra_vocab: list[str] | None = None, named: dict | None = None,
-                   **special_map: str):
+                   add_bos: bool = False, **special_map: str):
     """A fast tokenizer over ``specials`` + a few words; ``special_map`` names bos/eos/pad/unk, and
-    ``named`` model-specific ones (``{"image_token": "<image>"}``) that processors read as attributes."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    ``named`` model-specific ones (``{"image_token": "<image>"}``) that processors read as attributes.
+    ``add_bos``: like Llama 3's tokenizer, encoding with special tokens prepends the BOS token."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     tokens = list(dict.fromkeys(["<unk>", *specials, *special_map.values(), *WORDS, *(extra_vocab or [])]))
     vocab = {t: i for i, t in enumerate(tokens)}
     tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    if add_bos:
+        bos = special_map["bos_token"]
+        tk.post_processor = processors.TemplateProcessing(single=f"{bos} $A", pair=f"{bos} $A $B",
+                                                          special_tokens=[(bos, vocab[bos])])
     special_map.setdefault("unk_token", "<unk>")
     fast = PreTrainedTokenizerFast(tokenizer_object=tk, extra_special_tokens=named or {}, **special_map)
     fast.add_special_tokens({"additional_special_tokens": [s for s in specials if s not in special_map.values()]})
@@ -84,9 +89,10 @@ def make_florence2(out: Path) -> Path:
     return out
 
 
-def chat_template(image: str) -> str:
-    """A minimal chat template that puts the model's image placeholder where the image goes."""
-    return ("{% for m in messages %}{{ m['role'] }}: {% if m['content'] is string %}{{ m['content'] }}"
+def chat_template(image: str, bos: bool = False) -> str:
+    """A minimal chat template that puts the model's image placeholder where the image goes; ``bos``:
+    it starts with the BOS token, as Llama 3's official template does."""
+    return ("{{- bos_token }}" if bos else "") + ("{% for m in messages %}{{ m['role'] }}: {% if m['content'] is string %}{{ m['content'] }}"
             "{% else %}{% for c in m['content'] %}{% if c['type'] == 'image' %}" + image + " "
             "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}\n{% endfor %}"
             "{% if add_generation_prompt %}assistant: {% endif %}")
@@ -101,7 +107,8 @@ def make_mllama(out: Path) -> Path:
     from transformers import (MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessor,
                               MllamaProcessor, MllamaTextConfig, MllamaVisionConfig)
 
-    tok = word_tokenizer(["<|image|>", "<|python_tag|>"], named={"image_token": "<|image|>"},
+    # Like the real one: the tokenizer prepends <|begin_of_text|>, and so does the chat template.
+    tok = word_tokenizer(["<|image|>", "<|python_tag|>"], named={"image_token": "<|image|>"}, add_bos=True,
                          bos_token="<|begin_of_text|>", eos_token="<|eot_id|>", pad_token="<|finetune_right_pad_id|>")
     image_id = tok.convert_tokens_to_ids("<|image|>")
     vision = MllamaVisionConfig(hidden_size=16, num_hidden_layers=2, num_global_layers=1, attention_heads=2,
@@ -115,7 +122,7 @@ def make_mllama(out: Path) -> Path:
     model = MllamaForConditionalGeneration(cfg)
     _set_ids(model, tok)
     ip = MllamaImageProcessor(size={"height": 28, "width": 28}, max_image_tiles=4)
-    proc = MllamaProcessor(image_processor=ip, tokenizer=tok, chat_template=chat_template("<|image|>"))
+    proc = MllamaProcessor(image_processor=ip, tokenizer=tok, chat_template=chat_template("<|image|>", bos=True))
     model.save_pretrained(out)
     proc.save_pretrained(out)
     return out
