@@ -50,8 +50,8 @@ def check_versions(requirements: Iterable[str], extra: str | None) -> Availabili
             continue
         if req.specifier.contains(installed, prereleases=True):
             continue
-        fix = (f"install 'xscript-bench[{extra}]' (it pins a working set) in a separate environment"
-               if extra else f"pip install '{req.name}{req.specifier}' in a separate environment")
+        fix = (f"pip install 'xscript-bench[{extra}]' into a separate environment (the extra installs a "
+               f"version in range)" if extra else f"pip install '{req.name}{req.specifier}' into a separate environment")
         return Availability(False, f"needs {req.name} {req.specifier} (installed {installed}); fix: {fix}")
     return Availability(True)
 

@@ -40,8 +40,8 @@ def test_mismatch_names_the_range_the_installed_version_and_the_fix():
     if Requirement("transformers<4.47").specifier.contains(installed):
         pytest.skip(f"transformers {installed} is inside the range")
     assert not status.ok
-    assert str(status) == (f"unavailable: needs transformers <4.47 (installed {installed}); fix: install "
-                           "'xscript-bench[old-extra]' (it pins a working set) in a separate environment")
+    assert str(status) == (f"unavailable: needs transformers <4.47 (installed {installed}); fix: pip install "
+                           "'xscript-bench[old-extra]' into a separate environment (the extra installs a version in range)")
 
 
 def test_inside_the_range_goes_on_to_the_next_checks(monkeypatch):
