@@ -45,6 +45,7 @@ class SuryaAdapter(TranscriberAdapter):
         license="GPL-3.0 (code), AI Pubs Open Rail-M (weights)",
         languages=("en", "zh", "es"),
         extra="surya",
+        requires=("surya-ocr>=0.17,<0.18",),  # later releases serve another model
         params_m=38.42,
         params_note="all parameters of surya's recognition (foundation) model",
         gpu=0.5,
