@@ -1,4 +1,9 @@
-"""RapidOCR (PP-OCR models shipped inside the rapidocr wheel), recognition only on word crops."""
+"""RapidOCR (PP-OCR models shipped inside the rapidocr wheel), recognition only on word crops.
+
+The wheel decides the model: rapidocr 3.0-3.8 bundle PP-OCRv4 mobile, 3.9 and later PP-OCRv6 small, so
+one row name covers different recognizers. The card's range is the band the stored runs used (3.10.0,
+PP-OCRv6 small; the `ocr` extra pins it), and each run records the package version and the model.
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -21,6 +26,7 @@ class RapidOCRAdapter(TranscriberAdapter):
         license="Apache-2.0",
         languages=("en", "zh", "es"),
         extra="ocr",
+        requires=("rapidocr>=3.9,<3.11",),  # PP-OCRv6 small recognizer; 3.0-3.8 bundle PP-OCRv4 mobile
         params_note="initializers of the bundled ONNX recognition model (no detector, no classifier)",
         homepage="https://github.com/RapidAI/RapidOCR",
         notes="One multilingual (Chinese + Latin) recognizer; the language hint is not used.",
@@ -50,6 +56,19 @@ class RapidOCRAdapter(TranscriberAdapter):
             res = self._engine(arr, use_det=False, use_cls=False, use_rec=True)
             texts.append("".join(res.txts or ()))
         return texts
+
+    def run_notes(self) -> dict:
+        """The package version and the recognizer it bundles: the row's model depends on both."""
+        import importlib.metadata
+        from pathlib import Path
+
+        cfg = getattr(self._rec, "cfg", None) or {}
+        version = cfg.get("ocr_version") if hasattr(cfg, "get") else None
+        size = cfg.get("model_type") if hasattr(cfg, "get") else None
+        path = _rec_model_path()
+        return {"package": f"rapidocr {importlib.metadata.version('rapidocr')}",
+                "rec_model": " ".join(str(getattr(v, "value", v)) for v in (version, size) if v is not None) or None,
+                "rec_model_file": Path(path).name if path else None}
 
     def footprint_bytes(self) -> int | None:
         path = _rec_model_path()

@@ -108,3 +108,17 @@ def test_listing_reports_the_mismatch(capsys):
         pytest.skip(f"transformers {installed} is inside the remote-code range")
     for name in REMOTE_4X:  # the range is checked before missing packages, so it is what the user sees
         assert rows[name]["status"].startswith(f"unavailable: needs transformers <4.47 (installed {installed}); fix: "), rows[name]
+
+
+def test_rapidocr_records_package_and_bundled_model():
+    pytest.importorskip("rapidocr")
+    from adapters.rapidocr import RapidOCRAdapter
+
+    if not RapidOCRAdapter.availability(AdapterOptions()).ok:
+        pytest.skip(str(RapidOCRAdapter.availability(AdapterOptions())))
+    adapter = RapidOCRAdapter(AdapterOptions())
+    adapter.ensure_loaded()
+    notes = adapter.run_notes()
+    assert notes["package"] == f"rapidocr {importlib.metadata.version('rapidocr')}"
+    assert notes["rec_model"] and notes["rec_model_file"].endswith(".onnx")
+    assert notes["rec_model"].split()[0] in notes["rec_model_file"]  # e.g. "PP-OCRv6 small" / PP-OCRv6_rec_small.onnx
