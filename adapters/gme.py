@@ -83,7 +83,9 @@ class _GME(HFEmbeddingAdapter):
         ip = self.processor.image_processor
         lo, hi = MIN_IMAGE_TOKENS * 28 * 28, MAX_IMAGE_TOKENS * 28 * 28
         ip.size = {"shortest_edge": lo, "longest_edge": hi}
-        if int(transformers.__version__.split(".")[0]) < 5:
+        from packaging.version import Version
+
+        if Version(transformers.__version__) < Version("5"):
             ip.min_pixels, ip.max_pixels = lo, hi  # what transformers 4 reads
 
     def _last_token(self, inputs: dict):

@@ -64,3 +64,24 @@ def test_the_four_once_unloadable_rows_are_pinned_and_say_where_from():
         assert "safetensors" in card.notes, name
         old = [r for r, files in LISTINGS[card.model_id].items() if not _has_safetensors(files)]
         assert old and card.revision not in old, name  # a pickle-only revision would fail to load
+
+
+def test_a_ref_pin_resolves_in_the_local_cache(tmp_path, monkeypatch):
+    """H/14 and AltCLIP pin a hub ref (refs/pr/N): `hf download --revision refs/pr/1` records it under
+    refs/refs/pr/1 in the cache, and the offline lookup must find that snapshot (not another one)."""
+    hub = pytest.importorskip("huggingface_hub.constants")
+    from bench.adapter import AdapterOptions
+    from bench.availability import hf_local_snapshot
+
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    card = registry.get("chinese-clip-vit-h14").card
+    repo = tmp_path / ("models--" + card.model_id.replace("/", "--"))
+    for commit in ("a" * 40, "b" * 40):
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "config.json").write_text("{}")
+    (repo / "refs" / "refs" / "pr").mkdir(parents=True)
+    (repo / "refs" / "refs" / "pr" / "1").write_text("b" * 40)
+    (repo / "refs" / "main").write_text("a" * 40)
+    assert hf_local_snapshot(card.model_id, card.revision) == repo / "snapshots" / ("b" * 40)
+    assert registry.get("chinese-clip-vit-h14").availability(AdapterOptions()).ok
