@@ -28,22 +28,35 @@ def _images(n: int = 2) -> list:
     return [Image.fromarray(rng.integers(0, 255, (24, 80, 3), dtype=np.uint8)) for _ in range(n)]
 
 
-# -- Llama 3.2 Vision: one BOS, exactly the ids of apply_chat_template(tokenize=True) ---------------
-def test_chat_prompt_ids_match_the_official_tokenization(tmp_path):
-    from adapters.vllms import Llama32VisionAdapter
+# -- chat VLLMs: exactly the ids of apply_chat_template(tokenize=True); one BOS for Llama 3.2 --------
+CHAT = {  # registry name -> (tiny builder, needs torchvision)
+    "llama32-11b-vision": (tiny_hf.make_mllama, False),  # template and tokenizer both add BOS, as the real one
+    "janus-pro-7b": (tiny_hf.make_janus, False),
+    "qwen3-vl-4b": (tiny_hf.make_qwen3vl, True),
+    "internvl35-8b": (tiny_hf.make_internvl, True),
+}
 
-    adapter = Llama32VisionAdapter(AdapterOptions(model_path=tiny_hf.make_mllama(tmp_path / "m")))
+
+@pytest.mark.parametrize("name", list(CHAT))
+def test_chat_prompt_ids_match_the_official_tokenization(name, tmp_path):
+    from bench import registry
+
+    builder, needs_tv = CHAT[name]
+    if needs_tv:
+        pytest.importorskip("torchvision")
+    adapter = registry.get(name)(AdapterOptions(model_path=builder(tmp_path / "m")))
     adapter.ensure_loaded()
     tok, proc = adapter.tokenizer, adapter._processor
     images = _images(2)
     ours = adapter.inputs(images, "en")["input_ids"]
+    prompt = adapter.messages("en")[0]["content"][1]["text"]
     for i, im in enumerate(images):
-        msgs = [{"role": "user", "content": [{"type": "image", "image": im},
-                                             {"type": "text", "text": adapter.messages("en")[0]["content"][1]["text"]}]}]
+        msgs = [{"role": "user", "content": [{"type": "image", "image": im}, {"type": "text", "text": prompt}]}]
         official = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True,
                                             return_tensors="pt")["input_ids"][0]
         assert ours[i].tolist() == official.tolist()
-        assert ours[i].tolist().count(tok.bos_token_id) == 1 and ours[i][0].item() == tok.bos_token_id
+        if tok.bos_token_id is not None and name == "llama32-11b-vision":
+            assert ours[i].tolist().count(tok.bos_token_id) == 1 and ours[i][0].item() == tok.bos_token_id
     adapter.close()
 
 
