@@ -4,6 +4,8 @@
   model of that class (tests/tiny_hf.py), loaded with --model-path.
 - Qwen3-VL and InternVL processors need torchvision; those tests skip in the core venv and run in
   the torchvision venv (`.venv-tv/bin/python -m pytest tests/test_adapters_transcribers.py`).
+- Chat VLLMs' token ids equal the official `apply_chat_template(tokenize=True)` ids on each tiny
+  model (one BOS for Llama 3.2, whose template and tokenizer both add one).
 - EasyOCR reads clean printed English words for real where easyocr and its offline English weights
   are installed.
 - Without weights, every adapter is listed as unavailable with its fix, and `--adapters all` goes on.
@@ -245,3 +247,41 @@ def test_deepseek_ocr_infers_from_a_file_and_needs_cuda(no_weights):
     ok = DeepSeekOCRAdapter.availability(AdapterOptions(trust_remote_code=True, allow_download=True))
     if not any(s in ok.reason for s in ("missing Python package", "needs transformers")):
         assert not ok.ok and "--device cuda" in ok.reason
+
+
+# -- chat VLLMs: exactly the ids of apply_chat_template(tokenize=True); one BOS for Llama 3.2 --------
+CHAT = {  # registry name -> (tiny builder, needs torchvision)
+    name: NATIVE[name] for name in ("llama32-11b-vision", "janus-pro-7b", "qwen3-vl-4b", "internvl35-8b")
+}  # the tiny Mllama's template and tokenizer both add BOS, as the real ones do
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CHAT))
+def test_chat_prompt_ids_match_the_official_tokenization(name, tmp_path):
+    from bench import registry
+
+    builder, needs_tv = CHAT[name]
+    if needs_tv:
+        pytest.importorskip("torchvision")
+    adapter = registry.get(name)(AdapterOptions(model_path=builder(tmp_path / "m")))
+    adapter.ensure_loaded()
+    tok, proc = adapter.tokenizer, adapter._processor
+    images = _noise_images(2)
+    ours = adapter.inputs(images, "en")["input_ids"]
+    prompt = adapter.messages("en")[0]["content"][1]["text"]
+    for i, im in enumerate(images):
+        msgs = [{"role": "user", "content": [{"type": "image", "image": im}, {"type": "text", "text": prompt}]}]
+        official = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True,
+                                            return_tensors="pt")["input_ids"][0]
+        assert ours[i].tolist() == official.tolist()
+        if tok.bos_token_id is not None and name == "llama32-11b-vision":
+            assert ours[i].tolist().count(tok.bos_token_id) == 1 and ours[i][0].item() == tok.bos_token_id
+    adapter.close()
+
+
+def _noise_images(n: int) -> list:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    return [Image.fromarray(rng.integers(0, 255, (24, 80, 3), dtype=np.uint8)) for _ in range(n)]
