@@ -7,8 +7,8 @@ code's ``infer`` reads an image file and calls ``.cuda()`` itself, so it needs a
 Mode: the model card's default "Gundam" (``base_size=1024, image_size=640, crop_mode=True``). In that
 code a global view with ``base_size`` above 640 is padded to a square (aspect kept), while the Tiny and
 Small modes (``base_size`` 512/640, no crops) resize straight to a square: a 5:1 word would be
-squashed five times. A word image is under 640 px, so Gundam adds no local crops: one padded
-1024-px view (256 vision tokens), the same view as the "Base" mode.
+squashed five times. A word image within 640 px gets no local crops in Gundam mode: one padded
+1024-px view (256 vision tokens), the same view as the "Base" mode; wider ones add 640-px tiles.
 """
 from __future__ import annotations
 
