@@ -735,6 +735,10 @@ def reproduce_command(cfg: dict) -> str:
                f"{b['probe'].get('device')} with {b['probe'].get('workers')} rendering workers; the probe resolved "
                f"it to {cfg['stage1']['images']:,} + {cfg['stage2']['images']:,} images, and "
                f"`ours train --config train_config.json` repeats exactly that")
+    elif cfg.get("init"):  # a warm start: name where from, and the image counts it ran
+        cmd = (f"`ours train --config {cfg.get('name')} --init {cfg['init']} --images {cfg['stage1']['images']} "
+               f"{cfg['stage2']['images']}` (or `ours train --config train_config.json`), starting from the "
+               "checkpoint recorded under `init` in config.json's meta")
     return cmd
 
 
