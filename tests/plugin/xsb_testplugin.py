@@ -16,6 +16,10 @@ def _count(n: int) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(f"{n}\n")
+    path = os.environ.get("XSB_TEST_PIDS_FILE")  # which process encoded (bench run --workers)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {n}\n")
 
 
 class InkTranscriber(TranscriberAdapter):
