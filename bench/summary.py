@@ -41,6 +41,7 @@ class RunSummary:
     skipped_jobs: list[dict] = field(default_factory=list)  # job records skipped with a reason
     skipped_images: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths (distinct per split)
     not_run: dict[str, list[str]] = field(default_factory=dict)  # fix -> adapters
+    jobs_per: dict[tuple[str, str], int] = field(default_factory=dict)  # (adapter, split) -> jobs in scope
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -55,11 +56,9 @@ class RunSummary:
                 parts.append(f"{c[state]} {state}")
         out = [f"run {self.run_id}: {total} job(s): " + ", ".join(parts)]
         if self.failed:
-            out.append(f"failed ({len(self.failed)}; rerun the same command to retry only those):")
-            for rec in self.failed:
-                reason = (rec.get("reason") or "?").strip().splitlines()[0] if rec.get("reason") else "?"
-                out.append(f"  {rec['adapter']} {rec['split']} {rec['task']}: {reason} "
-                           f"(attempts: {rec.get('attempts', 1)})")
+            out.append(f"failed: {len(self.failed)} job(s), by adapter and cause "
+                       "(rerun the same command to retry only those):")
+            out += [f"  {line}" for line in _failure_lines(self.failed, self.jobs_per)]
         for rec in self.skipped_jobs:
             out.append(f"skipped job {rec['adapter']} {rec['split']} {rec['task']}: {rec.get('reason', '?')}")
         if self.skipped_images:
@@ -78,6 +77,31 @@ class RunSummary:
 
     def text(self) -> str:
         return "\n".join(self.lines())
+
+
+def _first_line(text: str | None) -> str:
+    text = (text or "").strip()
+    return text.splitlines()[0] if text else "?"
+
+
+def _failure_lines(failed: list[dict], jobs_per: dict[tuple[str, str], int]) -> list[str]:
+    """One line per adapter, split and cause: how many jobs, which (all, or their task keys)."""
+    from .runner import BRIDGE_SUFFIX
+
+    groups: dict[tuple[str, str, str, int], list[str]] = {}
+    for rec in failed:
+        adapter = rec["adapter"].removesuffix(BRIDGE_SUFFIX)
+        task = rec["task"] + (BRIDGE_SUFFIX if rec["adapter"].endswith(BRIDGE_SUFFIX) else "")
+        groups.setdefault((adapter, rec["split"], _first_line(rec.get("reason")), rec.get("attempts", 1)),
+                          []).append(task)
+    lines = []
+    for (adapter, split, reason, attempts), tasks in groups.items():
+        if len(tasks) == jobs_per.get((adapter, split)):
+            which = "all its jobs"
+        else:
+            which = ", ".join(tasks[:6]) + (f" and {len(tasks) - 6} more" if len(tasks) > 6 else "")
+        lines.append(f"{adapter} {split}: {len(tasks)} job(s) ({which}): {reason} (attempts: {attempts})")
+    return lines
 
 
 def fix_of(reason: str, card=None) -> str:
@@ -105,6 +129,7 @@ def collect(runner: "Runner", reused: set[tuple[str, str, str]]) -> RunSummary:
         cls = registry.get(name)
         unavailable = False
         for job in runner.jobs_for(cls):
+            summ.jobs_per[(name, job.split)] = summ.jobs_per.get((name, job.split), 0) + 1
             rec = runner.store.read_job(job.name, job.split, job.key) or {}
             status = rec.get("status")
             if (job.name, job.split, job.key) in reused and status == "done":
