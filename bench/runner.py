@@ -335,8 +335,8 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - an adapter that raises must not stop the run
             return self._fail(name, record, pending, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         finally:
-            if self._pool is not None:
-                self._pool.close(kill=sys.exc_info()[0] is not None)
+            if self._pool is not None:  # (an encoding failure or interrupt has already stopped it)
+                self._pool.close()
                 self._pool = None
             adapter.close()
         return None

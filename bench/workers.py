@@ -23,9 +23,15 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from .errors import BenchError
+
+WORKER_DIED = ("a worker process died (killed, out of memory, or a crash inside the engine; a Python script "
+               "that starts a run without an `if __name__ == \"__main__\":` guard also does this); "
+               "rerun with --workers 1 to encode in the main process")
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_THREAD_LIMIT",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -247,6 +253,16 @@ def compute(cache, requests: list[Request], local: Callable[[Request, list[int]]
             pos_outs, pos_errs = local(requests[k], idx)
             finish(k, idx, path, pos_outs, pos_errs, time.perf_counter() - t0)
         return results
+    try:
+        _run_parallel(requests, todo, pool, finish)
+    except BaseException:  # a failure or an interrupt: stop the other workers now, not after their chunk
+        pool.close(kill=True)
+        raise
+    return results
+
+
+def _run_parallel(requests: list[Request], todo: list, pool: WorkerPool, finish: Callable) -> None:
+    """Keep every worker busy (one chunk queued beyond them) and write chunks as they complete."""
     running: dict[Future, tuple[int, list[int], Any]] = {}
     queue = list(reversed(todo))
     while queue or running:
@@ -257,9 +273,11 @@ def compute(cache, requests: list[Request], local: Callable[[Request, list[int]]
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for fut in done:
             k, idx, path = running.pop(fut)
-            outs, errs, seconds = fut.result()  # an adapter's exception is raised here, in the main process
+            try:
+                outs, errs, seconds = fut.result()  # an adapter's exception is raised here, in the main process
+            except BrokenProcessPool:
+                raise BenchError(WORKER_DIED) from None
             finish(k, idx, path, outs, errs, seconds)
-    return results
 
 
 def _place(outcome: Outcome, idx: list[int], outs: list, errs: dict[str, str]) -> None:
