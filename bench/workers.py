@@ -36,6 +36,16 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OM
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+def min_parallel_seconds() -> float:
+    """Workers start only when the images left would take longer than this in one process
+    (estimated from the first chunk): starting a process and loading a model takes seconds.
+    ``$XSB_WORKERS_MIN_SECONDS`` overrides the default of 10."""
+    try:
+        return max(0.0, float(os.environ.get("XSB_WORKERS_MIN_SECONDS", "10")))
+    except ValueError:
+        return 10.0
+
+
 def available_cores() -> int:
     """Cores this process may use: the affinity mask where the OS has one, else ``os.cpu_count()``."""
     try:
@@ -220,9 +230,10 @@ def compute(cache, requests: list[Request], local: Callable[[Request, list[int]]
             pool: WorkerPool | None = None, progress: Callable[[int], None] | None = None) -> list[Outcome]:
     """Outputs of every request: stored chunks are read, the others computed and written as they finish.
 
-    With a pool and at least two chunks to compute, the chunks of all requests go to the workers
-    (at most one queued beyond one per worker, so a kill loses no more than the running chunks);
-    otherwise ``local(request, indices)`` computes them here, one after another."""
+    ``local(request, indices)`` computes chunks here, one after another. With a pool, the first
+    missing chunk is computed here too; if the rest would take more than ``min_parallel_seconds``,
+    the chunks of all requests go to the workers (at most one queued beyond one per worker, so a
+    kill loses no more than the running chunks)."""
     results = [Outcome([None] * len(r.ids)) for r in requests]
     todo: list[tuple[int, list[int], Any]] = []
     for k, req in enumerate(requests):
@@ -247,11 +258,22 @@ def compute(cache, requests: list[Request], local: Callable[[Request, list[int]]
         if progress:
             progress(len(idx))
 
-    if pool is None or pool.n <= 1 or len(todo) < 2:
-        for k, idx, path in todo:
+    def here(items: list) -> None:
+        for k, idx, path in items:
             t0 = time.perf_counter()
             pos_outs, pos_errs = local(requests[k], idx)
             finish(k, idx, path, pos_outs, pos_errs, time.perf_counter() - t0)
+
+    if pool is None or pool.n <= 1 or len(todo) < 2:
+        here(todo)
+        return results
+    # The first chunk is computed here; its time says whether starting workers pays off.
+    t0 = time.perf_counter()
+    here(todo[:1])
+    per_item = (time.perf_counter() - t0) / max(1, len(todo[0][1]))
+    todo = todo[1:]
+    if len(todo) < 2 or per_item * sum(len(idx) for _, idx, _ in todo) < min_parallel_seconds():
+        here(todo)
         return results
     try:
         _run_parallel(requests, todo, pool, finish)
