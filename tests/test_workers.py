@@ -198,3 +198,30 @@ def test_small_jobs_stay_in_the_main_process(rendered_dataset, tmp_path, with_pl
     assert _run(["--adapters", "plugin-const", "--dataset", str(rendered_dataset), "--workers", "2",
                  "--no-cache"], tmp_path / "r") == 0
     assert set(_encoders(pids)) == {os.getpid()}
+
+
+def test_workers_read_images_embedded_in_a_parquet_manifest(tmp_path, with_plugin, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from tests.importer_fixtures import image_bytes
+
+    words = {"en": ["dog", "cat", "tree", "house"], "es": ["perro", "gato", "casa", "pan"],
+             "de": ["Hund", "Katze", "Haus", "Brot"]}
+    rows = [(w, lang, i) for lang, ws in words.items() for i, w in enumerate(ws)]
+    table = pa.table({"text": [w for w, _, _ in rows], "semantic_id": [-1] * len(rows),
+                      "lang": [lang for _, lang, _ in rows], "style": ["s"] * len(rows), "split": ["ood"] * len(rows),
+                      "image": [{"bytes": image_bytes(w, "PNG" if i % 2 else "JPEG"), "path": None}
+                                for w, _, i in rows]})
+    (tmp_path / "ds").mkdir()
+    pq.write_table(table, tmp_path / "ds" / "manifest.parquet", row_group_size=3)
+    pids = tmp_path / "pids.txt"
+    monkeypatch.setenv("XSB_TEST_PIDS_FILE", str(pids))
+    args = ["--adapters", "plugin-pixels", "--dataset", str(tmp_path / "ds"), "--no-cache", "--no-cross"]
+    assert _run([*args, "--workers", "2"], tmp_path / "w2") == 0
+    assert set(_encoders(pids)) - {os.getpid()}  # the workers decoded embedded images themselves
+    assert _run([*args, "--workers", "1"], tmp_path / "w1") == 0
+    j2, j1 = _jobs(tmp_path / "w2"), _jobs(tmp_path / "w1")
+    assert set(j1) == set(j2) and len(j1) == 3 and all(j1[k]["status"] == "done" for k in j1)
+    assert all(j2[k]["metrics"] == j1[k]["metrics"] for k in j1)
+    assert _predictions(tmp_path / "w2") == _predictions(tmp_path / "w1")
