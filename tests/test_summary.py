@@ -21,6 +21,7 @@ def _summary(err: str) -> list[str]:
 def test_summary_of_a_real_small_run(tmp_path, with_plugin, capsys, monkeypatch):
     from tests.helpers import make_dataset
 
+    monkeypatch.setenv("XSB_CACHE_DIR", str(tmp_path / "cache"))
     ds = make_dataset(tmp_path / "ds", n_words=4)
     en = sorted((ds / "images/ood/en").glob("*.png"))
     en[0].write_bytes(b"\x89PNG\r\n\x1a\n truncated")

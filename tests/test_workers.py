@@ -17,9 +17,11 @@ from bench.workers import workers_for
 
 
 @pytest.fixture(autouse=True)
-def _workers_for_small_jobs(monkeypatch):
-    """Start workers however little there is to encode (by default they start only for 10 s of work)."""
+def _workers_for_small_jobs(monkeypatch, tmp_path):
+    """Start workers however little there is to encode (by default they start only for 10 s of work),
+    with an output cache of this test's own (other tests expect to compute the shared test set)."""
     monkeypatch.setenv("XSB_WORKERS_MIN_SECONDS", "0")
+    monkeypatch.setenv("XSB_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def _run(args, results):
