@@ -342,14 +342,14 @@ class Runner:
         return None
 
     def _start_pool(self, cls: type[Adapter], options: AdapterOptions, label: str) -> "workers.WorkerPool | None":
-        """Worker processes for this adapter's images (started lazily), or None for in-process."""
+        """Worker processes for this adapter's images (started only when there is enough to encode),
+        or None for in-process."""
         n, why = workers.workers_for(cls.card, self.workers, self.cfg.device, self.cfg.executor)
         if n <= 1:
             if self.workers > 1 and why:
                 log(f"{label}: encoding in the main process ({why})")
             return None
-        log(f"{label}: encoding with {n} worker processes, one thread each" + (f" ({why})" if why else ""))
-        return workers.WorkerPool(cls, options, self.ds, n)
+        return workers.WorkerPool(cls, options, self.ds, n, label, why)  # logs when it starts
 
     def _fail(self, name: str, record: dict, pending: list[Job], error: str, tb: str = "") -> str:
         log(f"{name}: failed: {error.splitlines()[0] if error else ''}")

@@ -176,14 +176,17 @@ def _encode_chunk(paths: list[str], lang: str) -> tuple[list, dict[int, str], fl
 class WorkerPool:
     """``n`` worker processes for one adapter, started on the first chunk that needs computing."""
 
-    def __init__(self, cls: type, options, ds, n: int) -> None:
+    def __init__(self, cls: type, options, ds, n: int, label: str = "", why: str = "") -> None:
         self.cls, self.options, self.ds, self.n = cls, options, ds, n
+        self.label, self.why = label or cls.card.name, why
         self._ex: ProcessPoolExecutor | None = None
 
     def submit(self, paths: list[str], lang: str) -> Future:
         if self._ex is None:
             import multiprocessing
 
+            print(f"{self.label}: starting {self.n} worker processes, one thread each"
+                  + (f" ({self.why})" if self.why else ""), file=sys.stderr, flush=True)
             ref = f"{self.cls.__module__}:{self.cls.__qualname__}"
             self._ex = ProcessPoolExecutor(
                 max_workers=self.n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
