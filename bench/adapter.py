@@ -49,6 +49,10 @@ class AdapterCard:
     gpu: float = 0.0  # GPUs a job needs (fractions share one), for distributed executors
     memory_gb: float = 2.0
     timeout_s: float | None = None  # longest a unit of work may run on a cluster (--job-timeout overrides)
+    # Several independent copies may run side by side, one per worker process (`bench run --workers`).
+    # False for an engine that holds a machine-wide resource (a licence server, a shared device,
+    # a process-global cache written while encoding): it then encodes in the main process only.
+    process_safe: bool = True
     homepage: str = ""
     notes: str = ""
 

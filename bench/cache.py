@@ -66,30 +66,47 @@ class OutputCache:
         self.root = Path(root) if root else default_cache_dir()
         self.enabled = enabled
 
+    def chunks(self, key: str, ids: Sequence[str], kind: str, chunk: int) -> list[tuple[list[int], Path]]:
+        """The chunks of ``ids`` under ``key``: (item indices, chunk file), in order.
+
+        A chunk's file is named by its exact items, in order; names depend on the key, the chunk
+        size, the kind and the items only, never on who computes them, so one worker or many read
+        and write the same chunks."""
+        folder = self.root / key_hash(key, chunk, kind)
+        ext = "json" if kind == "text" else "npz"
+        out = []
+        for start in range(0, len(ids), chunk):
+            idx = list(range(start, min(start + chunk, len(ids))))
+            out.append((idx, folder / f"chunk-{key_hash(*[ids[i] for i in idx])}.{ext}"))
+        return out
+
+    def read_chunk(self, path: Path, ids: list[str], kind: str):
+        """(outputs, errors by id) of a stored chunk, or None when absent, damaged, or caching is off."""
+        return self._read(path, ids, kind) if self.enabled else None
+
+    def write_chunk(self, path: Path, ids: list[str], outs: list, errs: dict[str, str], kind: str) -> None:
+        if self.enabled:
+            self._write(path, ids, outs, errs, kind)
+
     def get_or_compute(self, key: str, ids: Sequence[str], fn: EncodeFn, kind: str, chunk: int = 256,
                        progress: Callable[[int], None] | None = None) -> tuple[list, dict[str, str], CacheStats]:
         """Outputs aligned with ``ids`` (None where an item failed), errors by id, and stats.
 
         ``fn(indices)`` returns (outputs for those indices, {index: error} for failed items).
         """
-        folder = self.root / key_hash(key, chunk, kind)
         outputs: list = [None] * len(ids)
         errors: dict[str, str] = {}
         stats = CacheStats()
-        for start in range(0, len(ids), chunk):
-            idx = list(range(start, min(start + chunk, len(ids))))
-            name = key_hash(*[ids[i] for i in idx])  # the chunk's exact items, in order
-            path = folder / f"chunk-{name}.{'json' if kind == 'text' else 'npz'}"
-            got = self._read(path, [ids[i] for i in idx], kind) if self.enabled else None
+        for idx, path in self.chunks(key, ids, kind, chunk):
+            chunk_ids = [ids[i] for i in idx]
+            got = self.read_chunk(path, chunk_ids, kind)
             if got is None:
                 t0 = time.perf_counter()
                 outs, errs = fn(idx)
                 stats.seconds += time.perf_counter() - t0
                 stats.computed += len(idx)
-                chunk_ids = [ids[i] for i in idx]
                 chunk_errs = {ids[i]: e for i, e in errs.items()}
-                if self.enabled:
-                    self._write(path, chunk_ids, outs, chunk_errs, kind)
+                self.write_chunk(path, chunk_ids, outs, chunk_errs, kind)
                 got = (outs, chunk_errs)
             else:
                 stats.cached += len(idx)

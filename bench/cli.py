@@ -100,6 +100,7 @@ def _run_config(args: argparse.Namespace):
     cfg.adapters = cfg.adapters or "all"
     cfg.results_dir = args.results_dir
     cfg.device, cfg.dtype, cfg.batch_size, cfg.threads = args.device, args.dtype, args.batch_size, args.threads
+    cfg.workers = args.workers  # None: every core; never part of the run's identity
     cfg.allow_download, cfg.trust_remote_code = args.allow_download, args.trust_remote_code
     cfg.model_paths = {**cfg.model_paths, **dict(args.model_path)}
     cfg.use_cache = not args.no_cache
@@ -122,9 +123,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import Runner
 
     runner = Runner(_run_config(args), argv=["bench", *sys.argv[1:]])
-    run_id = runner.run()
+    run_id = runner.run(print_summary=False)
     if not args.quiet:
-        print(_summary(Path(args.results_dir), run_id))
+        print(_summary(Path(args.results_dir), run_id), flush=True)
+    print(runner.summary.text(), file=sys.stderr)  # last: what the run did, what failed, what did not run
     return 0
 
 
@@ -138,10 +140,7 @@ def _summary(results_dir: Path, run_id: str) -> str:
         cross = tables.cross_table(jobs, adapters, split)
         if not cross.empty:
             parts += ["", f"## Cross-language Acc@1 (%), split {split}", tables.to_markdown(cross, ".2f")]
-    na = tables.unavailable_table(adapters)
-    if not na.empty:
-        parts += ["", "## Not run", tables.to_markdown(na)]
-    return "\n".join(parts)
+    return "\n".join(parts)  # adapters that did not run: in the run summary, grouped by fix
 
 
 def cmd_table(args: argparse.Namespace) -> int:
@@ -214,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redo", metavar="ADAPTERS",
                    help="run these adapters' finished jobs again (e.g. after retraining or re-exporting a model); "
                         "other adapters still resume")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes that encode a CPU adapter's images, one thread each (default: every core, "
+                        "or $XSB_WORKERS); latency is still batch 1 on one thread in the main process")
     p.add_argument("--latency-samples", type=int, default=20)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="do not print the summary tables")

@@ -480,6 +480,16 @@ class EmbeddedImages:
         self._lock = threading.Lock()
         self._file = None
 
+    def __getstate__(self) -> dict:
+        """Picklable for worker processes (`bench run --workers`): each reopens the file itself."""
+        state = dict(self.__dict__)
+        state.update(_groups={}, _lock=None, _file=None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def bytes_of(self, rel: str) -> bytes | None:
         """The image bytes of the row whose path is ``rel`` (None when the cell holds none)."""
         row = self.row_of[rel]

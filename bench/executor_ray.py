@@ -111,13 +111,14 @@ def _init(ray, cfg: RunConfig) -> None:
 
 
 def worker_config(runner: Runner, adapter: str) -> RunConfig:
-    """The run's config as a worker sees it: absolute paths, this run's id, no progress bars, and
-    plain "cuda" for a unit given a GPU (Ray sets CUDA_VISIBLE_DEVICES to the GPU it assigned)."""
+    """The run's config as a worker sees it: absolute paths, this run's id, no progress bars, one
+    encoding process (Ray schedules the cores), and plain "cuda" for a unit given a GPU (Ray sets
+    CUDA_VISIBLE_DEVICES to the GPU it assigned)."""
     cfg = runner.cfg
     cache = cfg.cache_dir or os.environ.get("XSB_CACHE_DIR")
     gpu = unit_resources(registry.get(adapter).card, cfg)["num_gpus"]
     return dataclasses.replace(
-        cfg, adapters=adapter, run_id=runner.run_id, progress=False, executor="local",
+        cfg, adapters=adapter, run_id=runner.run_id, progress=False, executor="local", workers=1,
         device="cuda" if gpu else cfg.device,
         dataset=str(runner.ds.root) if cfg.dataset else None,  # the built-in one: each node's cache
         results_dir=str(Path(cfg.results_dir).resolve()),

@@ -79,6 +79,10 @@ def cmd_perf(args: argparse.Namespace) -> int:
     if args.adapters == "ours":
         names = [n for n in ("ours-onnx", "ours-int8", "ours") if n in registry.all_adapters()]
     names += [n for n in (args.against or "").split(",") if n and n not in names]
+    if args.workers_compare is not None:
+        from .perf_workers import compare
+
+        return compare(args, names)
     ds = load_dataset(RunConfig(dataset=args.dataset, scale=args.scale), progress=True)
     images = _images(ds, args.split, args.samples)
     if not images:
@@ -137,4 +141,8 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-accuracy", action="store_true")
     p.add_argument("--results-dir", default="results")
+    p.add_argument("--workers-compare", type=int, nargs="?", const=0, default=None, metavar="N",
+                   help="instead: time a fresh `bench run` of each adapter with 1 and N workers (default N: every "
+                        "core) on the same images, check the metrics are identical, store results/perf/workers-*.json")
+    p.add_argument("--repeats", type=int, default=1, help="--workers-compare: runs of each (best is kept)")
     p.set_defaults(func=cmd_perf)

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import provenance, registry
+from . import provenance, registry, summary, workers
 from .adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
 from .cache import OutputCache
 from .dataset import Dataset, ImageLoadError, decoder_fingerprint
@@ -58,6 +58,7 @@ class RunConfig:
     dtype: str | None = None
     batch_size: int | None = None
     threads: int = 1
+    workers: int | None = None  # processes encoding a CPU adapter's images; None: every core (not identity)
     allow_download: bool = False
     trust_remote_code: bool = False
     model_paths: dict[str, str] = field(default_factory=dict)
@@ -164,6 +165,10 @@ class Runner:
             registry.get(name)
         self._redo = set(cfg.redo)  # consumed as each adapter's jobs are redone
         self.tasks = {s: tasks_for(self.ds, s, cfg.langs, cfg.cross) for s in self.splits}
+        if cfg.workers is not None and cfg.workers < 1:
+            raise BenchError(f"--workers must be 1 or more (got {cfg.workers})")
+        self.workers = cfg.workers or workers.default_workers()
+        self._pool: workers.WorkerPool | None = None
 
     def _resolve_splits(self) -> list[str]:
         if self.cfg.splits:
@@ -174,11 +179,14 @@ class Runner:
         return splits
 
     # ------------------------------------------------------------------------------------------
-    def run(self) -> str:
+    def run(self, print_summary: bool = True) -> str:
+        """Run every pending job; the summary of what happened is kept in ``self.summary`` and
+        logged unless ``print_summary`` is False (``bench run`` prints it after its tables)."""
         invocation = {"argv": self.argv, "start": provenance.now(), "adapters": self.adapter_names,
                       "splits": self.splits, "versions": provenance.package_versions(),
                       "git": provenance.git_revision(), "hardware": provenance.hardware(),
-                      "threads": self.cfg.threads, "device": self.cfg.device, "seed": self.cfg.seed}
+                      "threads": self.cfg.threads, "workers": self.workers, "device": self.cfg.device,
+                      "seed": self.cfg.seed}
         if self.cfg.executor not in ("local", "ray"):
             raise BenchError(f"unknown executor {self.cfg.executor!r} (use local or ray)")
         if self.cfg.executor == "ray":
@@ -187,6 +195,7 @@ class Runner:
             require_ray()
             invocation["executor"] = "ray"
         manifest = self._open_manifest(invocation)
+        reused = summary.snapshot(self)
         if self.cfg.executor == "ray":
             run_on_ray(self)
         else:
@@ -195,8 +204,9 @@ class Runner:
         invocation["end"] = provenance.now()
         manifest["invocations"][-1] = invocation
         self.store.write_manifest(manifest)
-        self.report_failures()
-        log(f"run {self.run_id}: results in {self.store.root}")
+        self.summary = summary.collect(self, reused)
+        if print_summary:
+            log(self.summary.text())
         return self.run_id
 
     def report_failures(self) -> list[dict]:
@@ -310,6 +320,7 @@ class Runner:
             record.update({"status": "loaded", "reason": ""})
             self.store.update_adapter(name, record)
             self._write_variant_records(cls, record)
+            self._pool = self._start_pool(cls, options, label)  # after latency: it is measured alone
             self._run_jobs(adapter, pending, record)
             if unit is None:
                 self._redo.discard(name)
@@ -324,8 +335,21 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - an adapter that raises must not stop the run
             return self._fail(name, record, pending, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         finally:
+            if self._pool is not None:  # (an encoding failure or interrupt has already stopped it)
+                self._pool.close()
+                self._pool = None
             adapter.close()
         return None
+
+    def _start_pool(self, cls: type[Adapter], options: AdapterOptions, label: str) -> "workers.WorkerPool | None":
+        """Worker processes for this adapter's images (started only when there is enough to encode),
+        or None for in-process."""
+        n, why = workers.workers_for(cls.card, self.workers, self.cfg.device, self.cfg.executor)
+        if n <= 1:
+            if self.workers > 1 and why:
+                log(f"{label}: encoding in the main process ({why})")
+            return None
+        return workers.WorkerPool(cls, options, self.ds, n, label, why)  # logs when it starts
 
     def _fail(self, name: str, record: dict, pending: list[Job], error: str, tb: str = "") -> str:
         log(f"{name}: failed: {error.splitlines()[0] if error else ''}")
@@ -389,47 +413,48 @@ class Runner:
         return {"latency_ms": statistics.median(times), "latency_n": len(times),
                 "latency_threads": self.cfg.threads, "latency_device": self.cfg.device}
 
-    def _image_outputs(self, adapter: Adapter, split: str, lang: str, record: dict):
-        rows = self.ds.select(split, lang)
-        refused: dict[str, str] = {}
-        if self.cache.enabled:  # cached outputs are keyed by image content; unhashable files are skipped
-            hashes, reasons = self.ds.content_hashes(rows["path"].tolist(), self.cache.root / "content")
-            refused = {sid: reasons[p] for sid, p in zip(rows["id"], rows["path"]) if p in reasons}
-            rows = rows[~rows["id"].isin(list(refused))]
-            item_ids = [hashes[p] for p in rows["path"]]
-        else:
-            item_ids = rows["id"].tolist()
-        paths = rows["path"].tolist()
+    def _split_outputs(self, adapter: Adapter, split: str, langs: list[str], record: dict):
+        """Image outputs of ``langs`` in one split, through the output cache (keyed by image content),
+        in worker processes when this adapter has a pool; outputs and skip reasons by sample id, and
+        per-language counts of computed and cached outputs."""
         is_tr = isinstance(adapter, TranscriberAdapter)
+        requests, sample_ids, refused_by_lang = [], [], []
+        key = f"{adapter.cache_key()}|images|{{lang}}|{decoder_fingerprint()}"
+        for lang in langs:
+            rows = self.ds.select(split, lang)
+            refused: dict[str, str] = {}
+            if self.cache.enabled:  # cached outputs are keyed by image content; unhashable files are skipped
+                hashes, reasons = self.ds.content_hashes(rows["path"].tolist(), self.cache.root / "content")
+                refused = {sid: reasons[p] for sid, p in zip(rows["id"], rows["path"]) if p in reasons}
+                rows = rows[~rows["id"].isin(list(refused))]
+                item_ids = [hashes[p] for p in rows["path"]]
+            else:
+                item_ids = rows["id"].tolist()
+            requests.append(workers.Request(key.format(lang=lang), item_ids, rows["path"].tolist(), lang,
+                                            "text" if is_tr else "array", max(adapter.batch_size, 64)))
+            sample_ids.append(rows["id"].tolist())
+            refused_by_lang.append(refused)
 
-        def encode(idx):
-            images, ok, errs = [], [], {}
-            for i in idx:
-                try:
-                    images.append(self.ds.load_image(paths[i]))
-                    ok.append(i)
-                except ImageLoadError as exc:
-                    errs[i] = str(exc)
-            outs: dict[int, Any] = {}
-            for b in range(0, len(images), adapter.batch_size):
-                batch = images[b:b + adapter.batch_size]
-                res = adapter.transcribe(batch, lang) if is_tr else adapter.encode_images(batch, lang)
-                for j, r in zip(ok[b:b + adapter.batch_size], res):
-                    outs[j] = r if is_tr else np.asarray(r, dtype=np.float32)
-            return [outs.get(i) for i in idx], errs
+        def local(req: workers.Request, idx: list[int]):
+            return workers.encode_items(adapter, self.ds.load_image, [req.paths[i] for i in idx], req.lang, is_tr)
 
-        key = f"{adapter.cache_key()}|images|{lang}|{decoder_fingerprint()}"
-        bar = progress_bar(len(paths) + len(refused), f"{adapter.card.name} {split}/{lang}", self.cfg.progress)
-        bar.update(len(refused))
-        outs, errs, stats = self.cache.get_or_compute(key, item_ids, encode,
-                                                      "text" if is_tr else "array",
-                                                      chunk=max(adapter.batch_size, 64), progress=bar.update)
+        bar = progress_bar(sum(len(r.ids) for r in requests) + sum(len(r) for r in refused_by_lang),
+                           f"{adapter.card.name} {split}", self.cfg.progress)
+        bar.update(sum(len(r) for r in refused_by_lang))
+        results = workers.compute(self.cache, requests, local, self._pool, bar.update)
         bar.close()
-        if stats.computed and stats.seconds > 0:
-            record.setdefault("throughput", {})[f"{split}/{lang}"] = stats.computed / stats.seconds
-        errors = {sid: errs[item] for sid, item in zip(rows["id"], item_ids) if item in errs}  # by sample id
-        errors.update(refused)
-        return {**dict(zip(rows["id"].tolist(), outs)), **{sid: None for sid in refused}}, errors
+        outputs: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        counts: dict[str, dict[str, int]] = {}
+        for req, sids, refused, res in zip(requests, sample_ids, refused_by_lang, results):
+            outputs.update(zip(sids, res.outputs))
+            errors.update({sid: res.errors[item] for sid, item in zip(sids, req.ids) if item in res.errors})
+            outputs.update({sid: None for sid in refused})
+            errors.update(refused)
+            counts[req.lang] = {"computed": res.computed, "cached": res.cached}
+            if res.computed and res.seconds > 0:  # images/s of one process, whatever the worker count
+                record.setdefault("throughput", {})[f"{split}/{req.lang}"] = res.computed / res.seconds
+        return outputs, errors, counts
 
     def _bridged_scores(self, trans: list[str], td: TaskData) -> np.ndarray:
         """Score each target-language word by the NES between the transcription and the
@@ -464,16 +489,11 @@ class Runner:
             langs = {j.task.query_lang for j in jobs if j.task is not None}
             if any(j.mode == "geometry" for j in jobs):
                 langs |= set(self.ds.languages(split))
-            outputs: dict[str, Any] = {}
-            errors: dict[str, str] = {}
-            for lang in sorted(langs):
-                o, e = self._image_outputs(adapter, split, lang, record)
-                outputs.update(o)
-                errors.update(e)
+            outputs, errors, counts = self._split_outputs(adapter, split, sorted(langs), record)
             self.store.update_adapter(adapter.card.name, record)
             for job in jobs:
                 if job.mode == "geometry":
-                    self._geometry(adapter, job, outputs)
+                    self._geometry(adapter, job, outputs, _sum_counts(counts.values()))
                     continue
                 try:
                     td = build_task(self.ds, split, job.task, strict=self.cfg.strict)
@@ -482,12 +502,13 @@ class Runner:
                     self._write_status(job, "skipped", str(exc))
                     continue
                 rec.update({"adapter": job.name, "split": split, "task": job.key, "status": "done",
-                            "finished": provenance.now(), "family": adapter.card.family, "mode": job.mode})
+                            "finished": provenance.now(), "family": adapter.card.family, "mode": job.mode,
+                            "image_outputs": counts[job.task.query_lang]})
                 self.store.write_job(job.name, split, job.key, rec, preds)
                 m = rec["metrics"]
                 log(f"{job.name} {split} {job.key}: Acc@1 {m['acc@1']:.4f} MRR {m['mrr']:.4f} (n={m['n']})")
 
-    def _geometry(self, adapter: EmbeddingAdapter, job: Job, outputs: dict) -> None:
+    def _geometry(self, adapter: EmbeddingAdapter, job: Job, outputs: dict, counts: dict | None = None) -> None:
         """R, D, R/D and language-centre distances over images and words of every language."""
         from .geometry import geometry
 
@@ -516,7 +537,8 @@ class Runner:
             return
         E, C, L = np.stack(emb), np.array(cls), np.array(langs)
         rec = {"adapter": job.name, "split": job.split, "task": "geometry", "status": "done",
-               "finished": provenance.now(), "family": adapter.card.family, "geometry": geometry(E, C, L)}
+               "finished": provenance.now(), "family": adapter.card.family, "geometry": geometry(E, C, L),
+               "image_outputs": counts or {}}
         self.store.write_embedding_sample(job.name, job.split, _sample_for_map(E, C, L, np.array(modality),
                                                                                texts, self.cfg.seed))
         self.store.write_job(job.name, job.split, "geometry", rec)
@@ -530,8 +552,8 @@ class Runner:
 
     def _score(self, adapter: Adapter, td: TaskData, outputs: dict, errors: dict, mode: str = "plain"):
         keep = [i for i, sid in enumerate(td.queries["id"]) if outputs.get(sid) is not None]
-        skipped = [{"id": sid, "reason": errors.get(sid, "no output")}
-                   for sid in td.queries["id"] if outputs.get(sid) is None]
+        skipped = [{"id": sid, "path": path, "reason": errors.get(sid, "no output")}
+                   for sid, path in zip(td.queries["id"], td.queries["path"]) if outputs.get(sid) is None]
         if not keep:
             raise BenchError(f"no readable query images for {td.task.key}")
         q = td.queries.iloc[keep]
@@ -571,6 +593,15 @@ class Runner:
                "skipped": skipped[:1000], "scoring": adapter.card.scoring, "ties": self.cfg.ties,
                "random_acc@1": 1.0 / len(td.gallery)}
         return rec, rows
+
+
+def _sum_counts(counts) -> dict[str, int]:
+    """Computed and cached image outputs summed over languages (the geometry step uses them all)."""
+    out = {"computed": 0, "cached": 0}
+    for c in counts:
+        out["computed"] += c["computed"]
+        out["cached"] += c["cached"]
+    return out
 
 
 def _sample_for_map(emb: np.ndarray, classes: np.ndarray, langs: np.ndarray, modality: np.ndarray,

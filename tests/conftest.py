@@ -4,6 +4,8 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# one encoding process unless a test asks for more (tests/test_workers.py does), so timings stay as they were
+os.environ.setdefault("XSB_WORKERS", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,9 @@ import numpy as np
 
 
 def job_files(results: Path) -> dict[str, object]:
-    """Every job file of every run, as content: metrics JSON without its `finished` stamp, decoded
-    predictions, raw bytes of anything else. Temporary files are left out (they are never results)."""
+    """Every job file of every run, as content: metrics JSON without its `finished` stamp and
+    `image_outputs` counts, decoded predictions, raw bytes of anything else. Temporary files are
+    left out (they are never results)."""
     out: dict[str, object] = {}
     for p in sorted(Path(results).glob("runs/*/jobs/*/*/*")):
         if p.name.endswith(".tmp"):
@@ -21,6 +22,7 @@ def job_files(results: Path) -> dict[str, object]:
         elif p.suffix == ".json":
             rec = json.loads(p.read_text())
             rec.pop("finished", None)
+            rec.pop("image_outputs", None)  # where the outputs came from (computed or cache), not what they are
             out[key] = rec
         else:
             out[key] = p.read_bytes()

@@ -158,7 +158,7 @@ def test_ray_unit_timeout_and_dead_worker_are_retried_then_rerun_locally(tmp_pat
     assert crash["status"] == "done", crash  # its first worker died; Ray's retry finished it
     names = [line.split()[0] for line in loads.read_text().splitlines()]
     assert names.count("plugin-hang") == 2 and names.count("plugin-crash") == 2, names
-    assert "1 job(s) failed" in res.stderr and "plugin-hang ood within-en: timeout:" in res.stderr
+    assert ", 1 failed" in res.stderr and "plugin-hang ood: 1 job(s) (all its jobs): timeout:" in res.stderr
 
     # A rerun, here on the local executor, does only the failed job.
     done_before = finished_marks(tmp_path / "r")

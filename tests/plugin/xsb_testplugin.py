@@ -16,6 +16,10 @@ def _count(n: int) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(f"{n}\n")
+    path = os.environ.get("XSB_TEST_PIDS_FILE")  # which process encoded (bench run --workers)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {n}\n")
 
 
 class InkTranscriber(TranscriberAdapter):
@@ -30,6 +34,9 @@ class InkTranscriber(TranscriberAdapter):
 
     def transcribe(self, images, lang):
         _count(len(images))
+        main = os.environ.get("XSB_TEST_DIE_OUTSIDE_PID")  # a worker process crashing (bench run --workers)
+        if main and str(os.getpid()) != main:
+            os._exit(3)
         time.sleep(self.delay * len(images))
         text = os.environ.get("XSB_TEST_CONST", "dog")
         return [text for _ in images]
