@@ -174,6 +174,7 @@ class Runner:
         self.workers = cfg.workers or workers.default_workers()
         self._pool: workers.WorkerPool | None = None
         self.failed_jobs: list[dict] = []
+        self._unavailable_langs: set[str] = set()  # of the adapter being run
         if not cfg.strict:
             empty = self.ds.labels_empty_after_normalization()
             if empty:
@@ -465,6 +466,7 @@ class Runner:
         langs = sorted({lang for job in pending for lang in self._job_langs(cls, job)})
         states = {lang: cls.language_availability(lang, options) for lang in langs}
         missing = {lang: st.reason for lang, st in states.items() if not st.ok}
+        self._unavailable_langs = set(missing)  # kept out of the latency probe too
         if not missing:
             return pending
         record["languages"] = {**record.get("languages", {}), **{lang: str(st) for lang, st in states.items()}}
@@ -526,6 +528,7 @@ class Runner:
         """Up to ``latency_samples`` readable images of the first split, spread evenly over languages."""
         n = self.cfg.latency_samples
         rows = self.ds.select(self.splits[0])
+        rows = rows[~rows["lang"].isin(self._unavailable_langs)]
         if n <= 0 or rows.empty:
             return []
         picked = rows.groupby("lang", sort=True).head(-(-n // rows["lang"].nunique()))
@@ -544,6 +547,17 @@ class Runner:
             return {}
         call: Callable = (adapter.transcribe if isinstance(adapter, TranscriberAdapter)
                           else adapter.encode_images)
+        broken: set[str] = set()  # languages the adapter cannot run: their jobs fail, not the latency
+        for lang in dict.fromkeys(lang for _, lang in images):
+            try:
+                call([next(im for im, l in images if l == lang)], lang)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception:  # noqa: BLE001 - reported by that language's jobs
+                broken.add(lang)
+        images = [(im, lang) for im, lang in images if lang not in broken]
+        if not images:
+            return {}
         for im, lang in images[:3]:
             call([im], lang)
         times = []

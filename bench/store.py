@@ -213,7 +213,8 @@ class RunStore:
 
     # claims: one process at a time per unit of work ---------------------------------------------
     def _claim_path(self, key: str) -> Path:
-        return self.root / ".claims" / Path(*[check_name(p, "claim key part") for p in key.split("/")]).with_suffix(".lock")
+        parts = [check_name(p, "claim key part") for p in key.split("/")]
+        return self.root.joinpath(".claims", *parts[:-1], f"{parts[-1]}.lock")
 
     def try_claim(self, key: str) -> Claim | None:
         """The claim on ``key`` ("adapter/split/lang"), or None when another process holds it."""
