@@ -472,7 +472,7 @@ def _read_manifest(root: Path) -> tuple[pd.DataFrame, str | None]:
         except pd.errors.ParserError as exc:
             raise BenchError(f"{p}: malformed CSV ({str(exc).splitlines()[0]})") from None
         except ImportError:
-            raise BenchError(f"{p}: reading Parquet needs pyarrow; fix: pip install 'xscript-bench[parquet]'") from None
+            raise BenchError(f"{p}: reading Parquet needs pyarrow; fix: pip install 'xscript-bench[formats]'") from None
         except Exception as exc:  # noqa: BLE001 - any reader failure is a user-facing data error
             raise BenchError(f"{p}: cannot read manifest ({type(exc).__name__}: {exc})") from None
     raise BenchError(f"no manifest.csv or manifest.parquet in {root}")

@@ -42,7 +42,7 @@ def _parquet(root: Path, **second_row) -> None:
     import pytest
 
     pd = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow: pip install 'xscript-bench[parquet]'")
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow: pip install 'xscript-bench[formats]'")
     (root / "b.png").write_bytes(images.good_png())
     rows = [dict(path="a.png", text="dog", semantic_id=0, lang="en", style="s", split="ood"),
             {**dict(path="b.png", text="cat", semantic_id=1, lang="en", style="s", split="ood"), **second_row}]
