@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redo", metavar="ADAPTERS",
                    help="run these adapters' finished jobs again (e.g. after retraining or re-exporting a model); "
                         "other adapters still resume")
-    p.add_argument("--workers", type=_int_at_least(1), default=None, metavar="N",
+    p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes that encode a CPU adapter's images, one thread each (default: every core, "
                         "or $XSB_WORKERS); latency is still batch 1 on one thread in the main process")
     p.add_argument("--latency-samples", type=_int_at_least(0), default=20)

@@ -78,9 +78,10 @@ def test_workers_match_one_process_and_share_the_cache(rendered_dataset, tmp_pat
     args = ["--adapters", "plugin-const,plugin-pixels", "--dataset", str(rendered_dataset)]
     assert _run([*args, "--workers", "2", "--no-cache"], tmp_path / "w2") == 0
     enc = _encoders(pids)
-    # the first chunk of each adapter is encoded here (its time decides whether workers pay off), the
-    # rest by worker processes: two per adapter (one may take every chunk of a tiny split)
-    assert enc[os.getpid()] == 6 + 6 and 2 <= len(set(enc) - {os.getpid()}) <= 4, enc
+    # the first chunk is encoded here (its time decides whether workers pay off), the rest by worker
+    # processes. Units (adapter x split x language) run one at a time under their claim (bench/store.py),
+    # so on this tiny set most units are a single chunk and stay here; some reach the workers
+    assert enc[os.getpid()] >= 6 + 6 and 1 <= len(set(enc) - {os.getpid()}) <= 4, enc
     pids.unlink()
     assert _run([*args, "--workers", "1", "--no-cache"], tmp_path / "w1") == 0
     assert set(_encoders(pids)) == {os.getpid()}  # one worker: here, as before
@@ -183,13 +184,14 @@ def test_a_dying_worker_fails_the_adapter_with_its_cause_and_the_run_goes_on(ren
             "--no-cross", "--no-cache"]
     _run(args, tmp_path)
     jobs = _jobs(tmp_path)
-    assert jobs[("plugin-const", "ood", "within-en")]["status"] == "failed"
-    assert jobs[("plugin-const", "ood", "within-en")]["reason"].startswith("a worker process died")
+    # units (adapter x split x language) fail on their own: the one whose worker died fails with the cause
+    died = [k for k, j in jobs.items() if k[0] == "plugin-const" and j["status"] == "failed"]
+    assert died and all(jobs[k]["reason"].startswith("a worker process died") for k in died), jobs
     assert jobs[("plugin-pixels", "ood", "within-en")]["status"] == "done"  # the next adapter still ran
     err = capsys.readouterr().err
-    assert "plugin-const ood: 3 job(s) (all its jobs): a worker process died" in err
+    assert "a worker process died" in err
     workers = {int(line.split()[0]) for line in pids.read_text().splitlines()} - {os.getpid()}
-    assert 2 <= len(workers) <= 4  # up to two for each adapter
+    assert 1 <= len(workers) <= 4  # up to two for each adapter
     assert not any(_alive(p) for p in workers)  # none left behind
 
 
