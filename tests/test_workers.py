@@ -180,8 +180,13 @@ def test_a_dying_worker_fails_the_adapter_with_its_cause_and_the_run_goes_on(ren
     monkeypatch.setenv("XSB_TEST_DIE_OUTSIDE_PID", str(os.getpid()))
     pids = tmp_path / "pids.txt"
     monkeypatch.setenv("XSB_TEST_PIDS_FILE", str(pids))
-    args = ["--adapters", "plugin-const,plugin-pixels", "--dataset", str(rendered_dataset), "--workers", "2",
-            "--no-cross", "--no-cache"]
+    # work is claimed unit by unit (adapter x split x language): a unit needs three cache chunks (64
+    # images each) for workers to start, so this test renders 132 English images
+    from tests.helpers import make_dataset
+
+    big = make_dataset(tmp_path / "big", n_words=12, styles=11)
+    args = ["--adapters", "plugin-const,plugin-pixels", "--dataset", str(big), "--workers", "2",
+            "--no-cross", "--no-cache", "--lang", "en"]
     _run(args, tmp_path)
     jobs = _jobs(tmp_path)
     # units (adapter x split x language) fail on their own: the one whose worker died fails with the cause
@@ -212,7 +217,9 @@ def test_workers_read_images_embedded_in_a_parquet_manifest(tmp_path, with_plugi
 
     words = {"en": ["dog", "cat", "tree", "house"], "es": ["perro", "gato", "casa", "pan"],
              "de": ["Hund", "Katze", "Haus", "Brot"]}
-    rows = [(w, lang, i) for lang, ws in words.items() for i, w in enumerate(ws)]
+    # English repeated to 200 images: work is claimed per language unit, and workers start for a unit
+    # with at least three cache chunks (64 images each)
+    rows = [(w, lang, i) for lang, ws in words.items() for i, w in enumerate(ws * (50 if lang == "en" else 1))]
     table = pa.table({"text": [w for w, _, _ in rows], "semantic_id": [-1] * len(rows),
                       "lang": [lang for _, lang, _ in rows], "style": ["s"] * len(rows), "split": ["ood"] * len(rows),
                       "image": [{"bytes": image_bytes(w, "PNG" if i % 2 else "JPEG"), "path": None}
