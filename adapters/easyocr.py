@@ -48,6 +48,15 @@ def _checkpoint_size(path: Path) -> int:
     return int(sum(v.numel() for v in state.values() if hasattr(v, "numel")))
 
 
+def _missing_weights(langs: list[str], options: AdapterOptions) -> Availability:
+    files = ", ".join(WEIGHTS[m] for m in langs)
+    readers = "; ".join(f"easyocr.Reader({READERS[m]!r})" for m in langs)
+    return Availability(False, f"EasyOCR weights {files} not found in {', '.join(map(str, model_dirs(options)))}; "
+                               f"fix: run `python -c \"import easyocr; {readers}\"` once online (saves them "
+                               "to ~/.EasyOCR/model), or pass --allow-download, or --model-path easyocr=DIR "
+                               f"(a folder with {', '.join(WEIGHTS[m] for m in langs)})")
+
+
 @register
 class EasyOCRAdapter(TranscriberAdapter):
     card = AdapterCard(
@@ -74,15 +83,19 @@ class EasyOCRAdapter(TranscriberAdapter):
 
     @classmethod
     def check_weights(cls, options: AdapterOptions) -> Availability:
+        """Available when any language's weights are here: the others are reported per language."""
         missing = [lang for lang in READERS if weights_dir(lang, options) is None]
-        if not missing or download_allowed(options):
+        if len(missing) < len(READERS) or download_allowed(options):
             return Availability(True)
-        files = ", ".join(WEIGHTS[m] for m in missing)
-        readers = "; ".join(f"easyocr.Reader({READERS[m]!r})" for m in missing)
-        return Availability(False, f"EasyOCR weights {files} not found in {', '.join(map(str, model_dirs(options)))}; "
-                                   f"fix: run `python -c \"import easyocr; {readers}\"` once online (saves them "
-                                   "to ~/.EasyOCR/model), or pass --allow-download, or --model-path easyocr=DIR "
-                                   f"(a folder with {', '.join(WEIGHTS.values())})")
+        return _missing_weights(missing, options)
+
+    @classmethod
+    def language_availability(cls, lang: str, options: AdapterOptions) -> Availability:
+        if lang not in READERS:  # not a missing download: transcribe fails that language's jobs
+            return Availability(True)
+        if weights_dir(lang, options) is not None or download_allowed(options):
+            return Availability(True)
+        return _missing_weights([lang], options)
 
     def load(self) -> None:
         import easyocr

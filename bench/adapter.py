@@ -127,6 +127,13 @@ class Adapter(ABC):
         return cls.check_weights(options)
 
     @classmethod
+    def language_availability(cls, lang: str, options: AdapterOptions) -> Availability:
+        """Can this adapter run ``lang`` here (after ``availability`` said it runs at all)? An
+        adapter whose weights come per language (EasyOCR) overrides this; the runner then runs the
+        available languages and records the others as unavailable with this reason."""
+        return Availability(True)
+
+    @classmethod
     def check_weights(cls, options: AdapterOptions) -> Availability:
         """Weights present? Default: a Hugging Face model id in the local cache or --model-path."""
         if cls.card.model_id and "/" in cls.card.model_id:

@@ -100,6 +100,30 @@ def check_hf_weights(name: str, model_id: str, revision: str | None, options: "A
                                f"or --model-path {name}=DIR")
 
 
+PICKLE_ENV = "XSB_ALLOW_PICKLE_WEIGHTS"
+# Environment variables that change what runs or what is loaded: recorded with every invocation.
+RECORDED_ENV = (PICKLE_ENV, "XSB_MAX_IMAGE_PIXELS", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def pickle_allowed() -> bool:
+    return os.environ.get(PICKLE_ENV, "").strip() == "1"
+
+
+def recorded_env() -> dict[str, str]:
+    """The set variables of RECORDED_ENV, for run.json (e.g. that pickle weights were allowed)."""
+    return {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}
+
+
+def explain_load_error(message: str) -> str:
+    """Add the fix to a load error caused by the safetensors-only rule: transformers says only
+    that ``model.safetensors`` is missing, which does not tell the user what to do."""
+    if pickle_allowed() or "safetensors" not in message or PICKLE_ENV in message:
+        return message
+    return (f"{message.rstrip('.')}; only safetensors weights are loaded, because a pickle checkpoint "
+            f"(pytorch_model.bin) can run code when loaded; fix: if you trust these weights, set "
+            f"{PICKLE_ENV}=1 (recorded in run.json), or convert them to safetensors")
+
+
 def model_weight_kwargs() -> dict:
     """Keyword arguments for ``from_pretrained`` of model weights: safetensors only.
 
@@ -107,6 +131,6 @@ def model_weight_kwargs() -> dict:
     fall back to one silently. XSB_ALLOW_PICKLE_WEIGHTS=1 lifts this for models that ship no
     safetensors, as an explicit, recorded decision of the user.
     """
-    if os.environ.get("XSB_ALLOW_PICKLE_WEIGHTS", "").strip() == "1":
+    if pickle_allowed():
         return {}
     return {"use_safetensors": True}

@@ -1,19 +1,33 @@
 """The ``bench`` command line: list, run, table, and the data/perf/report/plot groups.
 
 Every user error is a BenchError printed as one line (exit 2); tracebacks are for bugs only.
+Exit codes: 0 done (unavailable adapters and languages are listed, not failures), 1 a job failed,
+2 bad input, settings or an unwritable results folder, 130 interrupted (SIGINT), 143 terminated
+(SIGTERM). Both signals record the invocation's end in run.json; finished jobs are kept.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
+import math
+import os
+import re
+import signal
 import sys
 from pathlib import Path
 
-from .errors import BenchError
+from .errors import BenchError, Terminated
 
 # Optional command groups living in their own modules: each has register(subparsers).
 COMMAND_MODULES = ("bench.data.cli", "bench.perf", "bench.report_cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), like every other bench error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"bench: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _csv(value: str) -> list[str]:
@@ -22,17 +36,60 @@ def _csv(value: str) -> list[str]:
 
 def _model_path(value: str) -> tuple[str, str]:
     if "=" not in value:
-        raise argparse.ArgumentTypeError("expected NAME=DIR")
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {value!r}")
     name, path = value.split("=", 1)
+    if not name.strip() or not path.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR with both parts, got {value!r}")
     return name.strip(), path.strip()
+
+
+def _int_at_least(lo: int, hint: str = "", hi: int | None = None):
+    """An argparse type: a whole number >= ``lo`` (and <= ``hi``), else one line saying so."""
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if n < lo or (hi is not None and n > hi):
+            rng = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+            raise argparse.ArgumentTypeError(f"must be {rng}, got {n}{hint}")
+        return n
+    parse.__name__ = "int"
+    return parse
+
+
+def _positive_float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not math.isfinite(x) or x <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value!r}")
+    return x
+
+
+def _device(value: str) -> str:
+    if not re.fullmatch(r"cpu|mps|(cuda|xpu|npu)(:\d+)?", value.strip()):
+        raise argparse.ArgumentTypeError(f"unknown device {value!r} (use cpu, cuda, cuda:1, mps, ...)")
+    return value.strip()
+
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _dtype(value: str) -> str:
+    if value not in DTYPES:
+        raise argparse.ArgumentTypeError(f"unknown dtype {value!r} (use {', '.join(DTYPES)})")
+    return value
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that executes adapters."""
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
-    p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: bf16 on GPU, fp32 on CPU)")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for math libraries (default 1)")
+    p.add_argument("--device", type=_device, default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    p.add_argument("--dtype", type=_dtype, default=None,
+                   help="float32, bfloat16, float16 (default: bf16 on GPU, fp32 on CPU)")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=None)
+    p.add_argument("--threads", type=_int_at_least(1), default=1, help="CPU threads for math libraries (default 1)")
     p.add_argument("--allow-download", action="store_true", help="let adapters download missing weights")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow adapters without a native transformers class to run the model's own code")
@@ -52,9 +109,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         opts = AdapterOptions(allow_download=args.allow_download, trust_remote_code=args.trust_remote_code,
                               model_path=Path(paths[name]) if name in paths else None)
         status = cls.availability(opts)
+        text, langs = str(status), {}
+        if status.ok:
+            langs = {lang: cls.language_availability(lang, opts) for lang in cls.card.languages}
+            if not all(st.ok for st in langs.values()):
+                text = f"available for {', '.join(l for l, st in langs.items() if st.ok)}; " + "; ".join(
+                    f"{l} unavailable: {st.reason}" for l, st in langs.items() if not st.ok)
         rows.append({"adapter": name, "family": cls.card.family, "row": cls.card.row_name,
-                     "params_m": cls.card.params_m, "extra": cls.card.extra or "-", "status": str(status),
-                     **({"card": cls.card.as_dict()} if args.json else {})})
+                     "params_m": cls.card.params_m, "extra": cls.card.extra or "-", "status": text,
+                     **({"card": cls.card.as_dict(), "languages": {l: str(st) for l, st in langs.items()}}
+                        if args.json else {})})
     for name, reason in registry.broken_plugins().items():
         rows.append({"adapter": name, "family": "?", "row": "?", "params_m": None, "extra": "-",
                      "status": f"unavailable: {reason}"})
@@ -70,10 +134,29 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_run_args(args: argparse.Namespace) -> None:
+    """Settings argparse cannot check alone, each refused with one line before anything runs."""
+    from .store import check_name
+
+    for flag, value in (("--adapters", args.adapters), ("--split", args.split), ("--lang", args.lang),
+                        ("--redo", args.redo)):
+        if value is not None and not _csv(value):
+            raise BenchError(f"{flag} is empty; name at least one (or leave {flag} out for the default)")
+    if args.run_id is not None:
+        check_name(args.run_id, "--run-id")
+    results = Path(args.results_dir)
+    if results.exists() and not results.is_dir():
+        raise BenchError(f"--results-dir {results} is not a folder")
+    existing = next((p for p in (results, *results.absolute().parents) if p.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise BenchError(f"--results-dir {results} is not writable ({existing} is read-only for this user)")
+
+
 def _run_config(args: argparse.Namespace):
     from .runner import RunConfig
     from .store import RunStore
 
+    _check_run_args(args)
     base: dict = {}
     if args.resume:
         man = RunStore.open(Path(args.results_dir), args.resume, create=False).read_manifest() or {}
@@ -127,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_summary(Path(args.results_dir), run_id), flush=True)
     print(runner.summary.text(), file=sys.stderr)  # last: what the run did, what failed, what did not run
-    return 0
+    return 1 if runner.failed_jobs else 0
 
 
 def _summary(results_dir: Path, run_id: str) -> str:
@@ -178,7 +261,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="bench", description="Handwritten-word retrieval across scripts.")
+    parser = _Parser(prog="bench", description="Handwritten-word retrieval across scripts.")
     parser.add_argument("--version", action="version", version=f"xscript-bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -193,16 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="evaluate adapters (resumes finished jobs of the same run)")
     p.add_argument("--adapters", default=None, help="'all', names, or family:ocr (default all)")
     p.add_argument("--dataset", default=None, help="manifest folder (default: the built-in benchmark)")
-    p.add_argument("--scale", type=float, default=None, help="size of the built-in benchmark (default 1.0)")
+    p.add_argument("--scale", type=_positive_float, default=None, help="size of the built-in benchmark (default 1.0)")
     p.add_argument("--split", default=None, help="split(s), comma-separated (default: all but train)")
     p.add_argument("--lang", default=None, help="languages, comma-separated (default: all)")
     p.add_argument("--no-cross", action="store_true", help="within-language retrieval only")
     p.add_argument("--no-bridge", action="store_true",
                    help="no lexicon-bridged cross-language rows for transcribers (adapter+lexicon)")
     p.add_argument("--no-geometry", action="store_true", help="skip the embedding-geometry step (Table 4)")
-    p.add_argument("--limit", type=int, default=None, help="at most N query images per split and language")
+    p.add_argument("--limit", type=_int_at_least(1, " (leave --limit out for no limit)"), default=None,
+                   help="at most N query images per split and language (default: all)")
     p.add_argument("--strict", action="store_true", help="compare raw strings (no case-folding/NFC/punctuation strip)")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=_int_at_least(0, hi=2**32 - 1), default=None)
     p.add_argument("--ties", choices=["expected", "pessimistic", "optimistic"], default=None,
                    help="where a target tied with other candidates ranks, for Acc@K and MRR: expected "
                         "(default; mean over tie orders, McSherry & Najork 2008), pessimistic (last), optimistic (first)")
@@ -216,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes that encode a CPU adapter's images, one thread each (default: every core, "
                         "or $XSB_WORKERS); latency is still batch 1 on one thread in the main process")
-    p.add_argument("--latency-samples", type=int, default=20)
+    p.add_argument("--latency-samples", type=_int_at_least(0), default=20)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--quiet", action="store_true", help="do not print the summary tables")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
@@ -252,20 +336,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    previous = None
+    try:  # SIGTERM (kill, a job scheduler) ends the run like Ctrl-C: the invocation's end is recorded
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread
+        pass
     try:
         return int(args.func(args) or 0)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a results folder that is full, read-only or vanished: one line, no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"bench: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except Terminated:
+        print("bench: terminated (SIGTERM); finished jobs are saved, rerun the same command to resume",
+              file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("bench: interrupted; finished jobs are saved, rerun the same command to resume", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

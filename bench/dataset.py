@@ -11,6 +11,13 @@ kept in a small sidecar beside the output cache, keyed by the file's size, mtime
 a rewritten file is hashed again. The fingerprint of a dataset without a declared one, and the
 output cache's keys, are built from these hashes, so an image rewritten with the same byte size is
 never served another image's outputs.
+
+Validation refuses, with one line naming the row, what would otherwise be silently coerced: null or
+empty path/text/split (a Parquet null is not the word "nan"), a semantic_id below -1, two rows
+naming one image (``img/./x.png`` and ``img//x.png``), split or dataset names that cannot name a
+folder. Split names are case-insensitive (stored lower-case: ``OOD`` is ``ood``, ``Train`` is
+``train``). Images larger than ``MAX_WORD_PIXELS`` are skipped with a reason (word crops are small;
+a 9000x9000 page would cost gigabytes); ``XSB_MAX_IMAGE_PIXELS`` raises the limit.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ import io
 import inspect
 import json
 import os
+import posixpath
 import re
 import stat
 import threading
@@ -35,6 +43,7 @@ import pandas as pd
 
 from .errors import BenchError
 from .lexicon import Lexicon
+from .store import check_name
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "text", "semantic_id", "lang", "style", "split")
 IMAGE_COLUMNS: tuple[str, ...] = ("image", "img")  # manifest.parquet columns that may hold image bytes
@@ -43,6 +52,21 @@ LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 NO_CONCEPT = -1
 MAX_SEMANTIC_ID = 2**31 - 1
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+MAX_WORD_PIXELS = 16_000_000  # e.g. 4000x4000; a word crop at 600 dpi is well under 1 Mpx
+
+
+def max_word_pixels() -> int:
+    """The pixel limit for one word image: MAX_WORD_PIXELS, or XSB_MAX_IMAGE_PIXELS when set."""
+    raw = os.environ.get("XSB_MAX_IMAGE_PIXELS", "").strip()
+    if not raw:
+        return MAX_WORD_PIXELS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BenchError(f"XSB_MAX_IMAGE_PIXELS={raw!r} is not a whole number of pixels") from None
+    if value < 4:
+        raise BenchError(f"XSB_MAX_IMAGE_PIXELS={raw!r} must be at least 4")
+    return value
 
 
 class ImageLoadError(Exception):
@@ -81,7 +105,8 @@ class Dataset:
         if meta.get("lexicon"):
             lex_path = _inside(root, str(meta["lexicon"]), "dataset.json lexicon")
             lexicon = Lexicon.load(lex_path)
-        name = str(meta.get("name") or root.name)
+        name = meta.get("name") or root.name
+        check_name(name, f"dataset name in {root / 'dataset.json'}" if meta.get("name") else "dataset folder name")
         return cls(root=root, samples=samples, name=name, lexicon=lexicon, meta=meta, embedded=embedded)
 
     @property
@@ -94,6 +119,7 @@ class Dataset:
 
     def select(self, split: str, lang: str | None = None) -> pd.DataFrame:
         """Rows of one split (and language), in manifest order."""
+        split = split.strip().lower()
         if split not in self.splits:
             raise BenchError(f"unknown split {split!r}: this dataset has {', '.join(self.splits) or 'none'}")
         rows = self.samples[self.samples["split"] == split]
@@ -184,6 +210,17 @@ class Dataset:
             return None
         return "ok", hashlib.blake2b(data, digest_size=16).hexdigest()
 
+    def labels_empty_after_normalization(self) -> list[str]:
+        """Distinct labels (manifest texts, lexicon words) made only of punctuation, symbols or
+        spaces: normalization strips them to "", so they all become one empty gallery candidate."""
+        from .textnorm import normalize
+
+        texts = set(self.samples["text"])
+        if self.lexicon is not None:
+            for lang in self.lexicon.languages:
+                texts.update(self.lexicon.word_of(lang).values())
+        return sorted(t for t in texts if isinstance(t, str) and t.strip() and not normalize(t))
+
     def image_path(self, rel: str) -> Path:
         return self.root / rel
 
@@ -232,6 +269,10 @@ def decode_image(src, size: int):
                 w, h = im.size
                 if w < 2 or h < 2:
                     raise ImageLoadError(f"image too small ({w}x{h})")
+                limit = max_word_pixels()
+                if w * h > limit:
+                    raise ImageLoadError(f"image too large for a word crop ({w}x{h} = {w * h / 1e6:.1f} Mpx, "
+                                         f"limit {limit / 1e6:g} Mpx; set XSB_MAX_IMAGE_PIXELS to raise it)")
                 im.load()
                 return _to_rgb(_upright(im))
     except ImageLoadError:
@@ -431,7 +472,7 @@ def _read_manifest(root: Path) -> tuple[pd.DataFrame, str | None]:
         except pd.errors.ParserError as exc:
             raise BenchError(f"{p}: malformed CSV ({str(exc).splitlines()[0]})") from None
         except ImportError:
-            raise BenchError(f"{p}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+            raise BenchError(f"{p}: reading Parquet needs pyarrow; fix: pip install 'xscript-bench[formats]'") from None
         except Exception as exc:  # noqa: BLE001 - any reader failure is a user-facing data error
             raise BenchError(f"{p}: cannot read manifest ({type(exc).__name__}: {exc})") from None
     raise BenchError(f"no manifest.csv or manifest.parquet in {root}")
@@ -550,21 +591,42 @@ def _validate(df: pd.DataFrame, root: Path) -> pd.DataFrame:
         i = int(bad.to_numpy().nonzero()[0][0])
         raise BenchError(f"manifest row {i + 2}: semantic_id {df['semantic_id'].iloc[i]!r} is not an integer "
                          f"in -1..{MAX_SEMANTIC_ID}")
-    df["semantic_id"] = sid.astype(int).clip(lower=NO_CONCEPT)
+    below = sid < NO_CONCEPT
+    if below.any():
+        i = int(below.to_numpy().nonzero()[0][0])
+        raise BenchError(f"manifest row {i + 2}: semantic_id {df['semantic_id'].iloc[i]!r} is below -1 "
+                         "(use -1 for a word without a cross-language concept)")
+    df["semantic_id"] = sid.astype(int)
     bad_lang = ~df["lang"].str.match(LANG_CODE)
     if bad_lang.any():
         i = int(bad_lang.to_numpy().nonzero()[0][0])
         raise BenchError(f"manifest row {i + 2}: unknown language code {df['lang'].iloc[i]!r} "
                          "(use ISO 639-1/639-3 codes such as en, zh, es)")
-    empty = (df["path"] == "") | (df["split"] == "") | (df["text"].str.strip() == "")
-    if empty.any():
-        i = int(empty.to_numpy().nonzero()[0][0])
-        raise BenchError(f"manifest row {i + 2}: empty path, text or split")
+    for col in ("path", "text", "split"):
+        empty = df[col].str.strip() == ""
+        if empty.any():
+            i = int(empty.to_numpy().nonzero()[0][0])
+            raise BenchError(f"manifest row {i + 2}: empty path, text or split ({col} is empty or null)")
+    df["split"] = df["split"].str.lower()
+    for split in df["split"].unique():
+        try:
+            check_name(split, "split name")
+        except BenchError as exc:
+            i = int((df["split"] == split).to_numpy().nonzero()[0][0])
+            raise BenchError(f"manifest row {i + 2}: {exc}") from None
     for i, rel in enumerate(df["path"]):
         if rel.startswith(("/", "\\")) or ".." in Path(rel).parts or re.match(r"^[A-Za-z]:", rel):
             raise BenchError(f"manifest row {i + 2}: path {rel!r} points outside the dataset folder")
         if CONTROL_CHARS.search(rel):
             raise BenchError(f"manifest row {i + 2}: path {rel!r} contains control characters")
+    raw = df["path"].tolist()
+    df["path"] = [posixpath.normpath(rel) for rel in raw]  # img/./x.png and img//x.png are img/x.png
+    same = df["path"].duplicated()
+    if same.any():
+        j = int(same.to_numpy().nonzero()[0][0])
+        i = int((df["path"] == df["path"].iat[j]).to_numpy().nonzero()[0][0])
+        spelled = f" (as {raw[i]!r} and {raw[j]!r})" if raw[i] != raw[j] else ""
+        raise BenchError(f"manifest rows {i + 2} and {j + 2} name the same image {df['path'].iat[j]!r}{spelled}")
     if "id" not in df.columns:
         df["id"] = df["path"]
     dup = df["id"].duplicated()

@@ -14,21 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import statistics
 import sys
 import time
 import traceback
+import uuid
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from . import provenance, registry, summary, workers
 from .adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
+from .availability import explain_load_error, recorded_env
 from .cache import OutputCache
 from .dataset import Dataset, ImageLoadError, decoder_fingerprint
-from .errors import BenchError
+from .errors import BenchError, ResultsNotWritable
 from .metrics import DEFAULT_TIES, LEGACY_TIES, summarize
 from .protocols import Task, TaskData, build_task, tasks_for
 from .scoring import nes_matrix, rank_targets
@@ -169,12 +173,21 @@ class Runner:
             raise BenchError(f"--workers must be 1 or more (got {cfg.workers})")
         self.workers = cfg.workers or workers.default_workers()
         self._pool: workers.WorkerPool | None = None
+        self.failed_jobs: list[dict] = []
+        self._unavailable_langs: set[str] = set()  # of the adapter being run
+        if not cfg.strict:
+            empty = self.ds.labels_empty_after_normalization()
+            if empty:
+                log(f"warning: {len(empty)} label(s) consist only of punctuation, symbols or spaces "
+                    f"(e.g. {', '.join(map(repr, empty[:3]))}); normalization strips them to one empty "
+                    "candidate; pass --strict to compare raw strings")
 
     def _resolve_splits(self) -> list[str]:
         if self.cfg.splits:
-            for s in self.cfg.splits:
+            splits = list(dict.fromkeys(s.strip().lower() for s in self.cfg.splits))  # names are case-insensitive
+            for s in splits:
                 self.ds.select(s)  # raises a one-line error for unknown splits
-            return list(self.cfg.splits)
+            return splits
         splits = [s for s in self.ds.splits if s != "train"] or self.ds.splits
         return splits
 
@@ -182,11 +195,12 @@ class Runner:
     def run(self, print_summary: bool = True) -> str:
         """Run every pending job; the summary of what happened is kept in ``self.summary`` and
         logged unless ``print_summary`` is False (``bench run`` prints it after its tables)."""
-        invocation = {"argv": self.argv, "start": provenance.now(), "adapters": self.adapter_names,
+        invocation = {"id": uuid.uuid4().hex[:12], "pid": os.getpid(),
+                      "argv": self.argv, "start": provenance.now(), "adapters": self.adapter_names,
                       "splits": self.splits, "versions": provenance.package_versions(),
                       "git": provenance.git_revision(), "hardware": provenance.hardware(),
                       "threads": self.cfg.threads, "workers": self.workers, "device": self.cfg.device,
-                      "seed": self.cfg.seed}
+                      "seed": self.cfg.seed, "env": recorded_env()}
         if self.cfg.executor not in ("local", "ray"):
             raise BenchError(f"unknown executor {self.cfg.executor!r} (use local or ray)")
         if self.cfg.executor == "ray":
@@ -194,17 +208,29 @@ class Runner:
 
             require_ray()
             invocation["executor"] = "ray"
-        manifest = self._open_manifest(invocation)
+        self._open_manifest(invocation)
         reused = summary.snapshot(self)
-        if self.cfg.executor == "ray":
-            run_on_ray(self)
-        else:
-            for name in self.adapter_names:
-                self._run_adapter(name)
-        invocation["end"] = provenance.now()
-        manifest["invocations"][-1] = invocation
-        self.store.write_manifest(manifest)
+        status = "interrupted"
+        try:
+            if self.cfg.executor == "ray":
+                run_on_ray(self)
+            else:
+                for name in self.adapter_names:
+                    self._run_adapter(name)
+            status = "finished"
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM turned into one by the CLI
+            status = getattr(exc, "status", status)
+            raise
+        except BaseException:
+            status = "crashed"
+            raise
+        finally:  # the end time is recorded however the invocation ends, short of kill -9
+            try:
+                self.store.update_invocation(invocation["id"], {"end": provenance.now(), "status": status})
+            except (OSError, ResultsNotWritable) as exc:
+                log(f"could not record the end of this invocation in run.json: {exc}")
         self.summary = summary.collect(self, reused)
+        self.failed_jobs = self.summary.failed
         if print_summary:
             log(self.summary.text())
         return self.run_id
@@ -249,18 +275,20 @@ class Runner:
                 self._write_status(job, "failed", reason, attempts)
 
     def _open_manifest(self, invocation: dict) -> dict:
+        """Record this invocation in run.json (under the run's lock: concurrent runs keep theirs)."""
         ident = self.cfg.identity(self.ds)
-        manifest = self.store.read_manifest()
-        if manifest is None:
-            manifest = {"run_id": self.run_id, "identity": ident, "dataset_path": str(self.ds.root),
-                        "config": {k: v for k, v in asdict(self.cfg).items() if k not in ("progress",)},
-                        "created": provenance.now(), "invocations": []}
-        elif {"ties": LEGACY_TIES, **manifest.get("identity", {})} != ident:  # older runs: pessimistic
-            raise BenchError(f"run {self.run_id} exists with another dataset or settings; "
-                             "choose another --run-id")
-        manifest["invocations"].append(invocation)
-        self.store.write_manifest(manifest)
-        return manifest
+
+        def new() -> dict:
+            return {"run_id": self.run_id, "identity": ident, "dataset_path": str(self.ds.root),
+                    "config": {k: v for k, v in asdict(self.cfg).items() if k not in ("progress",)},
+                    "created": provenance.now(), "invocations": []}
+
+        def check(manifest: dict) -> None:
+            if {"ties": LEGACY_TIES, **manifest.get("identity", {})} != ident:  # older runs: pessimistic
+                raise BenchError(f"run {self.run_id} exists with another dataset or settings; "
+                                 "choose another --run-id")
+
+        return self.store.add_invocation(invocation, new, check)
 
     def jobs_for(self, cls: type[Adapter]) -> list[Job]:
         """Every job of one adapter in this run (finished or not)."""
@@ -291,7 +319,12 @@ class Runner:
 
     def _run_adapter(self, name: str, unit: Unit | None = None, latency: bool | None = None) -> str | None:
         """Load one adapter and run its pending jobs (all, or one unit's); returns the failure
-        reason (None when it ran or is unavailable). ``latency`` None: measure unless recorded."""
+        reason (None when it ran or is unavailable). ``latency`` None: measure unless recorded.
+
+        Jobs run one unit (split x query language, then geometry) at a time, each under the unit's
+        claim, so two runs sharing the folder never compute the same job. A unit that raises fails
+        its own jobs only (a language the adapter cannot read does not stop its other languages);
+        languages the adapter reports unavailable (``language_availability``) are recorded as such."""
         cls = registry.get(name)
         pending = self._pending(cls, unit)
         label = name if unit is None else str(unit)
@@ -310,36 +343,144 @@ class Runner:
             for job in pending:
                 self._write_status(job, "unavailable", status.reason)
             return None
-        adapter = cls(options)
-        try:
-            log(f"{label}: loading")
-            adapter.ensure_loaded()
-            record["params"] = adapter.num_parameters()
-            if latency or (latency is None and ("latency_ms" not in record or name in self._redo)):
-                record.update(self._latency(adapter))
-            record.update({"status": "loaded", "reason": ""})
+        pending = self._language_gate(cls, options, pending, record)
+        if not pending:  # every language it was asked for is unavailable here
+            record.update({"status": "unavailable", "reason": "; ".join(
+                f"{lang}: {why}" for lang, why in record["languages"].items() if why != "available")})
             self.store.update_adapter(name, record)
             self._write_variant_records(cls, record)
-            self._pool = self._start_pool(cls, options, label)  # after latency: it is measured alone
-            self._run_jobs(adapter, pending, record)
+            return None
+        adapter = cls(options)
+        errors: list[tuple[str, str]] = []
+        ran = 0
+        try:
+            with closing(self._claimed_units(cls, pending)) as units:
+                for jobs in units:
+                    if not getattr(adapter, "_loaded", False):
+                        self._load(adapter, record, latency)
+                        self._pool = self._start_pool(cls, options, label)  # after latency: measured alone
+                    try:
+                        self._run_jobs(adapter, jobs, record)
+                        ran += 1
+                    except (KeyboardInterrupt, SystemExit, ResultsNotWritable):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - fails this unit's jobs, not the adapter's others
+                        error, tb = _describe(exc)
+                        log(f"{name} {self._unit_of(cls, jobs[0])}: failed: {error.splitlines()[0] if error else ''}")
+                        errors.append((error, tb))
+                        for job in jobs:
+                            if not self.store.is_done(job.name, job.split, job.key):
+                                self._write_status(job, "failed", error)
+            if errors and not ran:  # nothing ran: the adapter failed as a whole
+                return self._fail(name, record, [], *errors[0])
+            if errors:
+                record["failed_units"] = len(errors)
+                self.store.update_adapter(name, record)
             if unit is None:
                 self._redo.discard(name)
-            notes = adapter.run_notes()
+            notes = adapter.run_notes() if getattr(adapter, "_loaded", False) else {}
             if notes:
                 record["run_notes"] = notes
                 self.store.update_adapter(name, record)
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit, ResultsNotWritable):
             raise
-        except BenchError as exc:
-            return self._fail(name, record, pending, str(exc))
         except Exception as exc:  # noqa: BLE001 - an adapter that raises must not stop the run
-            return self._fail(name, record, pending, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            return self._fail(name, record, pending, *_describe(exc))
         finally:
             if self._pool is not None:  # (an encoding failure or interrupt has already stopped it)
                 self._pool.close()
                 self._pool = None
             adapter.close()
-        return None
+        return errors[0][0] if errors else None
+
+    def _load(self, adapter: Adapter, record: dict, latency: bool | None) -> None:
+        name = adapter.card.name
+        log(f"{name}: loading")
+        adapter.ensure_loaded()
+        record["params"] = adapter.num_parameters()
+        if latency or (latency is None and ("latency_ms" not in record or name in self._redo)):
+            record.update(self._latency(adapter))
+        record.update({"status": "loaded", "reason": ""})
+        self.store.update_adapter(name, record)
+        self._write_variant_records(type(adapter), record)
+
+    # claims and languages -------------------------------------------------------------------------
+    def _unit_of(self, cls: type[Adapter], job: Job) -> Unit:
+        return Unit(cls.card.name, job.split, None if job.mode == "geometry" else job.task.query_lang)
+
+    @staticmethod
+    def _claim_key(unit: Unit) -> str:
+        return f"{unit.adapter}/{unit.split}/{unit.lang or 'geometry'}"
+
+    def _claimed_units(self, cls: type[Adapter], pending: list[Job]) -> Iterator[list[Job]]:
+        """Yield the pending jobs unit by unit, each while this process holds the unit's claim.
+        Units another process holds are waited for after the free ones, then re-checked (that
+        process has usually finished them). A split's geometry unit comes after its language
+        units, whose claims it waits for, so it reads their cached outputs instead of recomputing
+        them."""
+        groups: dict[Unit, list[Job]] = {}
+        for job in pending:
+            groups.setdefault(self._unit_of(cls, job), []).append(job)
+        order = sorted(groups, key=lambda u: (self.splits.index(u.split), u.lang is None, u.lang or ""))
+        busy: list[Unit] = []
+        for wait in (False, True):
+            for unit in (order if not wait else busy):
+                key = self._claim_key(unit)
+                if unit.lang is None:  # geometry: the split's language units must end first
+                    langs = [self._claim_key(o) for o in groups if o.split == unit.split and o.lang is not None]
+                    if not wait and any(self.store.claim_busy(k) for k in langs):
+                        busy.append(unit)
+                        continue
+                    for k in langs:
+                        self.store.claim(k).release()  # returns at once unless another run holds it
+                claim = self.store.try_claim(key)
+                if claim is None and not wait:
+                    busy.append(unit)
+                    continue
+                if claim is None:
+                    log(f"{unit}: being computed by another run ({self.store.claim_holder(key)}); waiting for it")
+                    claim = self.store.claim(key)
+                try:
+                    redo = cls.card.name in self._redo
+                    todo = [j for j in groups[unit] if redo or not self.store.is_done(j.name, j.split, j.key)]
+                    if todo:
+                        yield todo
+                    elif wait:
+                        log(f"{unit}: finished by another run, kept")
+                finally:
+                    claim.release()
+
+    def _job_langs(self, cls: type[Adapter], job: Job) -> set[str]:
+        """The languages the adapter itself must handle for ``job``: the query images' language,
+        the gallery's too when the adapter encodes gallery texts, every language for geometry."""
+        if job.mode == "geometry":
+            return set(self.ds.languages(job.split))
+        langs = {job.task.query_lang}
+        if issubclass(cls, EmbeddingAdapter) and job.mode == "plain":
+            langs.add(job.task.gallery_lang)
+        return langs
+
+    def _language_gate(self, cls: type[Adapter], options: AdapterOptions, pending: list[Job],
+                       record: dict) -> list[Job]:
+        """Record jobs needing a language the adapter reports unavailable; return the others."""
+        langs = sorted({lang for job in pending for lang in self._job_langs(cls, job)})
+        states = {lang: cls.language_availability(lang, options) for lang in langs}
+        missing = {lang: st.reason for lang, st in states.items() if not st.ok}
+        self._unavailable_langs = set(missing)  # kept out of the latency probe too
+        if not missing:
+            return pending
+        record["languages"] = {**record.get("languages", {}), **{lang: str(st) for lang, st in states.items()}}
+        self.store.update_adapter(cls.card.name, record)
+        keep = []
+        for job in pending:
+            gone = sorted(self._job_langs(cls, job) & missing.keys())
+            if gone:
+                self._write_status(job, "unavailable", f"language {gone[0]} unavailable: {missing[gone[0]]}")
+            else:
+                keep.append(job)
+        for lang, why in missing.items():
+            log(f"{cls.card.name}: language {lang} unavailable: {why}")
+        return keep
 
     def _start_pool(self, cls: type[Adapter], options: AdapterOptions, label: str) -> "workers.WorkerPool | None":
         """Worker processes for this adapter's images (started only when there is enough to encode),
@@ -356,8 +497,10 @@ class Runner:
         record.update({"status": "failed", "reason": error, "traceback": tb})
         self.store.update_adapter(name, record)
         self._write_variant_records(registry.get(name), record)
-        for job in pending:
-            if not self.store.is_done(job.name, job.split, job.key):
+        cls = registry.get(name)
+        for job in pending:  # jobs a concurrent run is computing are left to it
+            if not self.store.is_done(job.name, job.split, job.key) and \
+                    not self.store.claim_busy(self._claim_key(self._unit_of(cls, job))):
                 self._write_status(job, "failed", error)
         return error
 
@@ -385,6 +528,7 @@ class Runner:
         """Up to ``latency_samples`` readable images of the first split, spread evenly over languages."""
         n = self.cfg.latency_samples
         rows = self.ds.select(self.splits[0])
+        rows = rows[~rows["lang"].isin(self._unavailable_langs)]
         if n <= 0 or rows.empty:
             return []
         picked = rows.groupby("lang", sort=True).head(-(-n // rows["lang"].nunique()))
@@ -403,6 +547,17 @@ class Runner:
             return {}
         call: Callable = (adapter.transcribe if isinstance(adapter, TranscriberAdapter)
                           else adapter.encode_images)
+        broken: set[str] = set()  # languages the adapter cannot run: their jobs fail, not the latency
+        for lang in dict.fromkeys(lang for _, lang in images):
+            try:
+                call([next(im for im, l in images if l == lang)], lang)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception:  # noqa: BLE001 - reported by that language's jobs
+                broken.add(lang)
+        images = [(im, lang) for im, lang in images if lang not in broken]
+        if not images:
+            return {}
         for im, lang in images[:3]:
             call([im], lang)
         times = []
@@ -602,6 +757,13 @@ def _sum_counts(counts) -> dict[str, int]:
         out["computed"] += c["computed"]
         out["cached"] += c["cached"]
     return out
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
+    """(one-line reason, traceback) of an adapter's exception; user errors carry no traceback."""
+    if isinstance(exc, BenchError):
+        return str(exc), ""
+    return explain_load_error(f"{type(exc).__name__}: {exc}"), traceback.format_exc()
 
 
 def _sample_for_map(emb: np.ndarray, classes: np.ndarray, langs: np.ndarray, modality: np.ndarray,

@@ -9,19 +9,29 @@ A file is written to a temporary name (``.<name>.<random>.tmp``, never matched b
 globs) and renamed into place, so a crash never leaves a half-written file under a final name, and
 a job counts as finished only when its metrics exist. Adapter records are read-merge-written under
 a lock because the units of one adapter may run at once on a cluster (bench/executor_ray.py).
+
+Several processes may share a run folder (two `bench run`s at once, Ray workers): ``run.json`` is
+read-modified-written under a lock, so every invocation is recorded, and a unit of work is
+*claimed* (``try_claim``/``claim``) by one process at a time. Claims and locks are ``flock``s on
+files under ``.claims/``: the kernel drops them when their process dies, even by ``kill -9``, so a
+killed run never leaves a job stuck. Every name that becomes a path component (run id, adapter,
+split, task) is checked by ``check_name``: nothing is ever written outside the results folder.
 """
 from __future__ import annotations
 
 import gzip
 import json
 import os
+import re
+import socket
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from .errors import BenchError
+from .errors import BenchError, ResultsNotWritable
 
 DEFAULT_RESULTS_DIR = Path("results")
 _UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it)
@@ -29,8 +39,13 @@ os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``data`` to ``path`` through a temporary file and a rename; a disk that is full or
+    read-only raises ResultsNotWritable (one line) and leaves no temporary file behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ResultsNotWritable(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp's 0600 hides results from other users
@@ -38,9 +53,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ResultsNotWritable(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     _fsync_dir(path.parent)
 
@@ -59,6 +76,35 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_name(name: object, what: str) -> str:
+    """``name`` if it is safe as one path component, else a one-line BenchError saying why: no
+    absolute names, no ``/`` or ``\\`` (which would split or escape the folder), no leading dot
+    (``.``, ``..``, hidden files), no control characters, at most 120 characters."""
+    if not isinstance(name, str):
+        raise BenchError(f"{what} must be a string, got {type(name).__name__} {name!r}")
+    why = ""
+    if not name.strip():
+        why = "it is empty"
+    elif name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        why = "it is an absolute path"
+    elif "/" in name or "\\" in name:
+        why = "it contains a path separator (/ or \\)"
+    elif name.startswith("."):
+        why = "it starts with '.' (., .. and hidden names are refused)"
+    elif _CONTROL.search(name):
+        why = "it contains control characters"
+    elif name != name.strip():
+        why = "it starts or ends with whitespace"
+    elif len(name) > 120:
+        why = "it is longer than 120 characters"
+    if why:
+        raise BenchError(f"{what} {name!r} cannot name a folder: {why}")
+    return name
+
+
 @contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
     """An exclusive advisory lock (flock) between processes sharing the results folder."""
@@ -74,6 +120,30 @@ def _locked(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+class Claim:
+    """An exclusive claim on one unit of work, held as an flock until ``release`` (or death)."""
+
+    def __init__(self, path: Path, blocking: bool) -> None:
+        import fcntl
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(path, "a+b")
+        try:
+            fcntl.flock(self._f.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BaseException:  # BlockingIOError when held elsewhere, or an interrupt while waiting
+            self._f.close()
+            raise
+        self._f.seek(0)
+        self._f.truncate()
+        self._f.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}".encode())
+        self._f.flush()
+
+    def release(self) -> None:
+        if not self._f.closed:
+            self._f.close()  # closing the descriptor drops the flock
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -100,6 +170,7 @@ class RunStore:
 
     @classmethod
     def open(cls, results_dir: Path, run_id: str, create: bool = True) -> "RunStore":
+        check_name(run_id, "run id")
         root = Path(results_dir) / "runs" / run_id
         if not create and not (root / "run.json").is_file():
             raise BenchError(f"no run {run_id!r} under {Path(results_dir) / 'runs'}")
@@ -117,9 +188,62 @@ class RunStore:
     def write_manifest(self, manifest: dict) -> None:
         atomic_write_json(self.root / "run.json", manifest)
 
+    def add_invocation(self, invocation: dict, new_manifest: Callable[[], dict],
+                       check: Callable[[dict], None]) -> dict:
+        """Append ``invocation`` to run.json under the run's lock (creating run.json with
+        ``new_manifest()`` when absent, else ``check``ing it), so concurrent runs lose no record."""
+        with _locked(self.root / ".claims" / "run.json.lock"):
+            manifest = self.read_manifest()
+            if manifest is None:
+                manifest = new_manifest()
+            else:
+                check(manifest)
+            manifest.setdefault("invocations", []).append(invocation)
+            self.write_manifest(manifest)
+        return manifest
+
+    def update_invocation(self, invocation_id: str, fields: dict) -> None:
+        """Merge ``fields`` (e.g. the end time) into this run's invocation ``invocation_id``."""
+        with _locked(self.root / ".claims" / "run.json.lock"):
+            manifest = self.read_manifest() or {}
+            for inv in manifest.get("invocations", []):
+                if inv.get("id") == invocation_id:
+                    inv.update(fields)
+            self.write_manifest(manifest)
+
+    # claims: one process at a time per unit of work ---------------------------------------------
+    def _claim_path(self, key: str) -> Path:
+        parts = [check_name(p, "claim key part") for p in key.split("/")]
+        return self.root.joinpath(".claims", *parts[:-1], f"{parts[-1]}.lock")
+
+    def try_claim(self, key: str) -> Claim | None:
+        """The claim on ``key`` ("adapter/split/lang"), or None when another process holds it."""
+        try:
+            return Claim(self._claim_path(key), blocking=False)
+        except BlockingIOError:
+            return None
+
+    def claim(self, key: str) -> Claim:
+        """The claim on ``key``, waiting for the process that holds it to release it (or die)."""
+        return Claim(self._claim_path(key), blocking=True)
+
+    def claim_holder(self, key: str) -> str:
+        """Who holds ``key`` (as written by the holder), for messages."""
+        try:
+            return self._claim_path(key).read_text(encoding="utf-8", errors="replace").strip() or "another process"
+        except OSError:
+            return "another process"
+
+    def claim_busy(self, key: str) -> bool:
+        claim = self.try_claim(key)
+        if claim is None:
+            return True
+        claim.release()
+        return False
+
     # adapters -----------------------------------------------------------------------------
     def adapter_path(self, adapter: str) -> Path:
-        return self.root / "adapters" / f"{adapter}.json"
+        return self.root / "adapters" / f"{check_name(adapter, 'adapter name')}.json"
 
     def read_adapter(self, adapter: str) -> dict | None:
         p = self.adapter_path(adapter)
@@ -143,6 +267,7 @@ class RunStore:
 
     # jobs -----------------------------------------------------------------------------------
     def job_path(self, adapter: str, split: str, task: str) -> Path:
+        check_name(adapter, "adapter name"), check_name(split, "split name"), check_name(task, "task")
         return self.root / "jobs" / adapter / split / f"{task}.json"
 
     def read_job(self, adapter: str, split: str, task: str) -> dict | None:
@@ -177,7 +302,7 @@ class RunStore:
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        atomic_write_bytes(self.root / "jobs" / adapter / split / "geometry.sample.npz", buf.getvalue())
+        atomic_write_bytes(self.job_path(adapter, split, "geometry").with_name("geometry.sample.npz"), buf.getvalue())
 
     def read_embedding_sample(self, adapter: str, split: str) -> dict | None:
         import numpy as np

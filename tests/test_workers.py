@@ -78,9 +78,10 @@ def test_workers_match_one_process_and_share_the_cache(rendered_dataset, tmp_pat
     args = ["--adapters", "plugin-const,plugin-pixels", "--dataset", str(rendered_dataset)]
     assert _run([*args, "--workers", "2", "--no-cache"], tmp_path / "w2") == 0
     enc = _encoders(pids)
-    # the first chunk of each adapter is encoded here (its time decides whether workers pay off), the
-    # rest by worker processes: two per adapter (one may take every chunk of a tiny split)
-    assert enc[os.getpid()] == 6 + 6 and 2 <= len(set(enc) - {os.getpid()}) <= 4, enc
+    # the first chunk is encoded here (its time decides whether workers pay off), the rest by worker
+    # processes. Units (adapter x split x language) run one at a time under their claim (bench/store.py),
+    # so on this tiny set most units are a single chunk and stay here; some reach the workers
+    assert enc[os.getpid()] >= 6 + 6 and 1 <= len(set(enc) - {os.getpid()}) <= 4, enc
     pids.unlink()
     assert _run([*args, "--workers", "1", "--no-cache"], tmp_path / "w1") == 0
     assert set(_encoders(pids)) == {os.getpid()}  # one worker: here, as before
@@ -179,17 +180,23 @@ def test_a_dying_worker_fails_the_adapter_with_its_cause_and_the_run_goes_on(ren
     monkeypatch.setenv("XSB_TEST_DIE_OUTSIDE_PID", str(os.getpid()))
     pids = tmp_path / "pids.txt"
     monkeypatch.setenv("XSB_TEST_PIDS_FILE", str(pids))
-    args = ["--adapters", "plugin-const,plugin-pixels", "--dataset", str(rendered_dataset), "--workers", "2",
-            "--no-cross", "--no-cache"]
+    # work is claimed unit by unit (adapter x split x language): a unit needs three cache chunks (64
+    # images each) for workers to start, so this test renders 132 English images
+    from tests.helpers import make_dataset
+
+    big = make_dataset(tmp_path / "big", n_words=12, styles=11)
+    args = ["--adapters", "plugin-const,plugin-pixels", "--dataset", str(big), "--workers", "2",
+            "--no-cross", "--no-cache", "--lang", "en"]
     _run(args, tmp_path)
     jobs = _jobs(tmp_path)
-    assert jobs[("plugin-const", "ood", "within-en")]["status"] == "failed"
-    assert jobs[("plugin-const", "ood", "within-en")]["reason"].startswith("a worker process died")
+    # units (adapter x split x language) fail on their own: the one whose worker died fails with the cause
+    died = [k for k, j in jobs.items() if k[0] == "plugin-const" and j["status"] == "failed"]
+    assert died and all(jobs[k]["reason"].startswith("a worker process died") for k in died), jobs
     assert jobs[("plugin-pixels", "ood", "within-en")]["status"] == "done"  # the next adapter still ran
     err = capsys.readouterr().err
-    assert "plugin-const ood: 3 job(s) (all its jobs): a worker process died" in err
+    assert "a worker process died" in err
     workers = {int(line.split()[0]) for line in pids.read_text().splitlines()} - {os.getpid()}
-    assert 2 <= len(workers) <= 4  # up to two for each adapter
+    assert 1 <= len(workers) <= 4  # up to two for each adapter
     assert not any(_alive(p) for p in workers)  # none left behind
 
 
@@ -210,7 +217,9 @@ def test_workers_read_images_embedded_in_a_parquet_manifest(tmp_path, with_plugi
 
     words = {"en": ["dog", "cat", "tree", "house"], "es": ["perro", "gato", "casa", "pan"],
              "de": ["Hund", "Katze", "Haus", "Brot"]}
-    rows = [(w, lang, i) for lang, ws in words.items() for i, w in enumerate(ws)]
+    # English repeated to 200 images: work is claimed per language unit, and workers start for a unit
+    # with at least three cache chunks (64 images each)
+    rows = [(w, lang, i) for lang, ws in words.items() for i, w in enumerate(ws * (50 if lang == "en" else 1))]
     table = pa.table({"text": [w for w, _, _ in rows], "semantic_id": [-1] * len(rows),
                       "lang": [lang for _, lang, _ in rows], "style": ["s"] * len(rows), "split": ["ood"] * len(rows),
                       "image": [{"bytes": image_bytes(w, "PNG" if i % 2 else "JPEG"), "path": None}

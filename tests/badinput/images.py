@@ -62,6 +62,12 @@ def huge_png() -> bytes:
     return raw_png(20000, 20000, 1, 0, lambda: b"\x00" + b"\xff" * 2500)
 
 
+def page_png() -> bytes:
+    """9000x9000 bilevel page: under PIL's bomb limit, but 81 Mpx (1.8 GB and ~20 s to decode and
+    convert): far over the word-crop limit, so it is refused from its header."""
+    return raw_png(9000, 9000, 1, 0, lambda: b"\x00" + b"\xff" * 1125)
+
+
 def png16_gray(paper: int, ink: int) -> bytes:
     a = np.full((H, W), paper, np.uint16)
     a[INK] = ink
@@ -172,5 +178,7 @@ SKIP = [
     Case("garbage", lambda p: p.write_bytes(os.urandom(64)), ".png", "cannot identify"),
     Case("one_pixel", _bytes(lambda: png_bytes(Image.new("L", (1, 1), 0))), ".png", "too small (1x1)"),
     Case("huge", _bytes(huge_png), ".png", "too large"),
+    Case("page_9000", _bytes(page_png), ".png", "too large for a word crop (9000x9000 = 81.0 Mpx, limit 16 Mpx; "
+                                                "set XSB_MAX_IMAGE_PIXELS"),
     Case("header_only", _bytes(lambda: raw_png(W, H, 8, 0, None)), ".png", "cannot decode"),
 ]

@@ -37,6 +37,18 @@ def _escaping_lexicon(root: Path) -> None:
     (root / "lexicon.csv").symlink_to(outside)
 
 
+def _parquet(root: Path, **second_row) -> None:
+    """A Parquet manifest of two rows whose second row takes ``second_row`` (e.g. a null)."""
+    import pytest
+
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow: pip install 'xscript-bench[formats]'")
+    (root / "b.png").write_bytes(images.good_png())
+    rows = [dict(path="a.png", text="dog", semantic_id=0, lang="en", style="s", split="ood"),
+            {**dict(path="b.png", text="cat", semantic_id=1, lang="en", style="s", split="ood"), **second_row}]
+    pd.DataFrame(rows).to_parquet(root / "manifest.parquet")
+
+
 LEX_JSON = b'{"name": "x", "lexicon": "lexicon.csv"}'
 
 NO_SID = "path,text,lang,style,split\n"
@@ -64,7 +76,30 @@ CASES = [
     ManifestCase("lang_upper", _man(_row(lang="EN")), "unknown language code 'EN'"),
     ManifestCase("lang_empty", _man(_row(lang="")), "unknown language code ''"),
     ManifestCase("dup_ids", _man("1," + _row() + "1," + _row(path="b.png"), "id," + H), "duplicate ids, e.g. '1'"),
-    ManifestCase("dup_paths", _man(_row() + _row(text="cat")), "duplicate ids, e.g. 'a.png'"),
+    ManifestCase("dup_paths", _man(_row() + _row(text="cat")), "rows 2 and 3 name the same image 'a.png'"),
+    ManifestCase("dup_spellings", _man(_row(path="img/./x.png") + _row(path="img//x.png", text="cat")),
+                 "rows 2 and 3 name the same image 'img/x.png' (as 'img/./x.png' and 'img//x.png')"),
+    ManifestCase("dup_spellings_ids", _man("1," + _row(path="./a.png") + "2," + _row(), "id," + H),
+                 "rows 2 and 3 name the same image 'a.png'"),
+    ManifestCase("sid_negative", _man(_row(sid="-7")), "semantic_id '-7' is below -1"),
+    ManifestCase("split_slash", _man(_row(split="../x")), "split name '../x' cannot name a folder"),
+    ManifestCase("split_dot", _man(_row(split=".hidden")), "split name '.hidden' cannot name a folder"),
+    ManifestCase("name_absolute", _man(_row(), dataset_json=b'{"name": "/srv/x"}'),
+                 "'/srv/x' cannot name a folder: it is an absolute path"),
+    ManifestCase("name_dotdot", _man(_row(), dataset_json=b'{"name": "../../x"}'),
+                 "'../../x' cannot name a folder: it contains a path separator"),
+    ManifestCase("name_slash", _man(_row(), dataset_json=b'{"name": "a/b"}'),
+                 "'a/b' cannot name a folder: it contains a path separator"),
+    ManifestCase("name_dots", _man(_row(), dataset_json=b'{"name": ".."}'), "'..' cannot name a folder"),
+    ManifestCase("name_not_text", _man(_row(), dataset_json=b'{"name": ["x"]}'), "must be a string"),
+    ManifestCase("parquet_null_path", {}, "row 3: empty path, text or split (path is empty or null)",
+                 lambda root: _parquet(root, path=None)),
+    ManifestCase("parquet_null_split", {}, "row 3: empty path, text or split (split is empty or null)",
+                 lambda root: _parquet(root, split=None)),
+    ManifestCase("parquet_null_text", {}, "row 3: empty path, text or split (text is empty or null)",
+                 lambda root: _parquet(root, text=None)),
+    ManifestCase("parquet_nan_text", {}, "row 3: empty path, text or split (text is empty or null)",
+                 lambda root: _parquet(root, text=float("nan"))),
     ManifestCase("dotdot", _man(_row(path="../../etc/passwd")), "outside the dataset folder"),
     ManifestCase("dotdot_inner", _man(_row(path="img/../../x.png")), "outside the dataset folder"),
     ManifestCase("absolute", _man(_row(path="/etc/passwd")), "outside the dataset folder"),
