@@ -5,8 +5,8 @@ left every other core idle. Here each worker process loads the adapter once (the
 initializer), pins its math libraries to one thread, and computes whole cache chunks with exactly
 the code the main process runs with one worker (``encode_items``: same image loading, same batches),
 so the outputs, and every number derived from them, do not depend on the worker count. The main
-process writes each chunk as it arrives: a kill loses only the chunks in flight, at most one per
-worker, i.e. at most one chunk's worth of wall time. Latency is still measured in the main process,
+process encodes chunks too, and writes each chunk as it arrives: a kill loses only the chunks in
+flight, at most one per process, i.e. at most one chunk's worth of wall time. Latency is still measured in the main process,
 batch 1 on one thread, before any worker starts.
 
 The standard library does the IPC (``concurrent.futures.ProcessPoolExecutor`` with a spawn
@@ -38,12 +38,13 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OM
 
 def min_parallel_seconds() -> float:
     """Workers start only when the images left would take longer than this in one process
-    (estimated from the first chunk): starting a process and loading a model takes seconds.
-    ``$XSB_WORKERS_MIN_SECONDS`` overrides the default of 10."""
+    (estimated from the adapter's first chunk): a worker spends a second or two starting and loading
+    its model, on a core the main process would otherwise have to itself; the main process keeps
+    encoding meanwhile. ``$XSB_WORKERS_MIN_SECONDS`` overrides the default of 4."""
     try:
-        return max(0.0, float(os.environ.get("XSB_WORKERS_MIN_SECONDS", "10")))
+        return max(0.0, float(os.environ.get("XSB_WORKERS_MIN_SECONDS", "4")))
     except ValueError:
-        return 10.0
+        return 4.0
 
 
 def available_cores() -> int:
@@ -174,22 +175,36 @@ def _encode_chunk(paths: list[str], lang: str) -> tuple[list, dict[int, str], fl
 # -----------------------------------------------------------------------------------------------
 # in the main process
 class WorkerPool:
-    """``n`` worker processes for one adapter, started on the first chunk that needs computing."""
+    """``n`` encoding processes for one adapter: the main process and ``n - 1`` workers, started on
+    the first chunk that goes to them and kept for all of the adapter's units (split x language).
+
+    Why the main process encodes too: on ``n`` cores, ``n`` workers plus an idle coordinator start one
+    more copy of the engine than the cores can use, and the first chunk of every unit (timed here to
+    decide whether workers pay off) ran alone. Now the workers load while the main process is already
+    encoding, and the per-image time measured on the adapter's first unit decides for its later ones."""
 
     def __init__(self, cls: type, options, ds, n: int, label: str = "", why: str = "") -> None:
         self.cls, self.options, self.ds, self.n = cls, options, ds, n
         self.label, self.why = label or cls.card.name, why
+        self.per_item: float | None = None  # seconds per image in one process, from the first chunk
         self._ex: ProcessPoolExecutor | None = None
+
+    @property
+    def processes(self) -> int:
+        """Worker processes beside the main one."""
+        return self.n - 1
 
     def submit(self, paths: list[str], lang: str) -> Future:
         if self._ex is None:
             import multiprocessing
 
-            print(f"{self.label}: starting {self.n} worker processes, one thread each"
-                  + (f" ({self.why})" if self.why else ""), file=sys.stderr, flush=True)
+            k = self.processes
+            print(f"{self.label}: encoding in {self.n} processes (this one and {k} worker"
+                  f"{'s' if k != 1 else ''}), one thread each" + (f" ({self.why})" if self.why else ""),
+                  file=sys.stderr, flush=True)
             ref = f"{self.cls.__module__}:{self.cls.__qualname__}"
             self._ex = ProcessPoolExecutor(
-                max_workers=self.n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                max_workers=k, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
                 initargs=(ref, pickle.dumps(self.options), pickle.dumps(self.ds), os.getpid()))
         return self._ex.submit(_encode_chunk, paths, lang)
 
@@ -233,10 +248,10 @@ def compute(cache, requests: list[Request], local: Callable[[Request, list[int]]
             pool: WorkerPool | None = None, progress: Callable[[int], None] | None = None) -> list[Outcome]:
     """Outputs of every request: stored chunks are read, the others computed and written as they finish.
 
-    ``local(request, indices)`` computes chunks here, one after another. With a pool, the first
-    missing chunk is computed here too; if the rest would take more than ``min_parallel_seconds``,
-    the chunks of all requests go to the workers (at most one queued beyond one per worker, so a
-    kill loses no more than the running chunks)."""
+    ``local(request, indices)`` computes chunks here, one after another. With a pool, the adapter's
+    first missing chunk is computed here and timed; if the rest would take more than
+    ``min_parallel_seconds``, the chunks are shared between the workers and this process (at most
+    one queued beyond the running ones, so a kill loses no more than the running chunks)."""
     results = [Outcome([None] * len(r.ids)) for r in requests]
     todo: list[tuple[int, list[int], Any]] = []
     for k, req in enumerate(requests):
@@ -270,32 +285,34 @@ def compute(cache, requests: list[Request], local: Callable[[Request, list[int]]
     if pool is None or pool.n <= 1 or len(todo) < 2:
         here(todo)
         return results
-    # The first chunk is computed here; its time says whether starting workers pays off.
-    t0 = time.perf_counter()
-    here(todo[:1])
-    per_item = (time.perf_counter() - t0) / max(1, len(todo[0][1]))
-    todo = todo[1:]
-    if len(todo) < 2 or per_item * sum(len(idx) for _, idx, _ in todo) < min_parallel_seconds():
+    if pool.per_item is None:  # the adapter's first chunk, computed here, says whether workers pay off
+        t0 = time.perf_counter()
+        here(todo[:1])
+        pool.per_item = (time.perf_counter() - t0) / max(1, len(todo[0][1]))
+        todo = todo[1:]
+    if len(todo) < 2 or pool.per_item * sum(len(idx) for _, idx, _ in todo) < min_parallel_seconds():
         here(todo)
         return results
     try:
-        _run_parallel(requests, todo, pool, finish)
+        _run_parallel(requests, todo, pool, finish, here)
     except BaseException:  # a failure or an interrupt: stop the other workers now, not after their chunk
         pool.close(kill=True)
         raise
     return results
 
 
-def _run_parallel(requests: list[Request], todo: list, pool: WorkerPool, finish: Callable) -> None:
-    """Keep every worker busy (one chunk queued beyond them) and write chunks as they complete."""
+def _run_parallel(requests: list[Request], todo: list, pool: WorkerPool, finish: Callable,
+                  here: Callable[[list], None]) -> None:
+    """Share the chunks between the workers and this process, writing each as it completes.
+
+    The workers are kept busy with one chunk queued beyond them; between two of its own chunks this
+    process writes what the workers finished and tops up their queue, so nobody waits for anybody
+    while chunks are left."""
     running: dict[Future, tuple[int, list[int], Any]] = {}
     queue = list(reversed(todo))
-    while queue or running:
-        while queue and len(running) < pool.n + 1:
-            k, idx, path = queue.pop()
-            req = requests[k]
-            running[pool.submit([req.paths[i] for i in idx], req.lang)] = (k, idx, path)
-        done, _ = wait(running, return_when=FIRST_COMPLETED)
+
+    def collect(block: bool) -> None:
+        done, _ = wait(running, timeout=None if block else 0, return_when=FIRST_COMPLETED)
         for fut in done:
             k, idx, path = running.pop(fut)
             try:
@@ -303,6 +320,18 @@ def _run_parallel(requests: list[Request], todo: list, pool: WorkerPool, finish:
             except BrokenProcessPool:
                 raise BenchError(WORKER_DIED) from None
             finish(k, idx, path, outs, errs, seconds)
+
+    while queue or running:
+        while queue and len(running) < pool.processes + 1:
+            k, idx, path = queue.pop()
+            req = requests[k]
+            running[pool.submit([req.paths[i] for i in idx], req.lang)] = (k, idx, path)
+        if running:
+            collect(block=False)
+        if queue:
+            here([queue.pop()])
+        elif running:
+            collect(block=True)
 
 
 def _place(outcome: Outcome, idx: list[int], outs: list, errs: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from bench.workers import workers_for
 
 @pytest.fixture(autouse=True)
 def _workers_for_small_jobs(monkeypatch, tmp_path):
-    """Start workers however little there is to encode (by default they start only for 10 s of work),
+    """Start workers however little there is to encode (by default they start only for 4 s of work),
     with an output cache of this test's own (other tests expect to compute the shared test set)."""
     monkeypatch.setenv("XSB_WORKERS_MIN_SECONDS", "0")
     monkeypatch.setenv("XSB_CACHE_DIR", str(tmp_path / "cache"))
@@ -201,7 +201,7 @@ def test_a_dying_worker_fails_the_adapter_with_its_cause_and_the_run_goes_on(ren
 
 
 def test_small_jobs_stay_in_the_main_process(rendered_dataset, tmp_path, with_plugin, monkeypatch):
-    monkeypatch.setenv("XSB_WORKERS_MIN_SECONDS", "10")  # the default: 18 images take far less
+    monkeypatch.setenv("XSB_WORKERS_MIN_SECONDS", "4")  # the default: 18 images take far less
     pids = tmp_path / "pids.txt"
     monkeypatch.setenv("XSB_TEST_PIDS_FILE", str(pids))
     assert _run(["--adapters", "plugin-const", "--dataset", str(rendered_dataset), "--workers", "2",
@@ -236,3 +236,23 @@ def test_workers_read_images_embedded_in_a_parquet_manifest(tmp_path, with_plugi
     assert set(j1) == set(j2) and len(j1) == 3 and all(j1[k]["status"] == "done" for k in j1)
     assert all(j2[k]["metrics"] == j1[k]["metrics"] for k in j1)
     assert _predictions(tmp_path / "w2") == _predictions(tmp_path / "w1")
+
+
+def test_workers_compare_times_each_adapter_and_one_run_of_all(tmp_path, with_plugin, monkeypatch, capsys):
+    """`bench perf A,B --workers-compare 2`: a row per adapter and one for a run of both, each with
+    identical metrics for 1 and 2 workers, stored with the machine's load."""
+    from tests.helpers import make_dataset
+
+    ds = make_dataset(tmp_path / "ds", n_words=12, styles=11)  # 132 images per language: workers start
+    assert main(["perf", "plugin-const,plugin-pixels", "--workers-compare", "2", "--dataset", str(ds),
+                 "--split", "ood", "--results-dir", str(tmp_path / "r")]) == 0
+    rec = json.loads((tmp_path / "r" / "perf" / "workers-plugin-const-plugin-pixels.json").read_text())
+    rows = {r["adapter"]: r for r in rec["results"]}
+    assert list(rows) == ["plugin-const", "plugin-pixels", "plugin-const,plugin-pixels"]
+    assert all(r["metrics_identical"] and r["seconds_1"] > 0 and r["seconds_n"] > 0 for r in rows.values())
+    both = rows["plugin-const,plugin-pixels"]
+    assert both["images"] == 2 * rows["plugin-const"]["images"]
+    assert set(both["acc@1"]) == {f"{a}/{t}" for a in ("plugin-const", "plugin-pixels") for t in rows[a]["acc@1"]}
+    assert rec["workers"] == 2 and rec["adapters"] == ["plugin-const", "plugin-pixels"]
+    out = capsys.readouterr().out
+    assert "plugin-const,plugin-pixels" in out and "speedup" in out
