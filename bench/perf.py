@@ -55,7 +55,7 @@ def _accuracy(names: list[str], args) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = RunConfig(dataset=args.dataset, scale=args.scale, splits=[args.split], adapters=",".join(names),
-                        cross=False, limit=args.limit, threads=args.threads, results_dir=tmp,
+                        cross=False, limit=args.limit or None, threads=args.threads, results_dir=tmp,
                         latency_samples=0, progress=False, run_id="perf", geometry=False, bridge=False)
         Runner(cfg).run()
         from . import tables
@@ -135,7 +135,8 @@ def register(sub) -> None:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--split", default="ood")
     p.add_argument("--samples", type=int, default=60, help="images for the latency median")
-    p.add_argument("--limit", type=int, default=300, help="queries per language for the accuracy column")
+    p.add_argument("--limit", type=int, default=300,
+                   help="queries per language for the accuracy column and --workers-compare (0: all)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=64)

@@ -36,7 +36,7 @@ def _timed_run(name: str, workers: int, args) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="xsb-perf-workers-") as tmp:
         cfg = RunConfig(dataset=args.dataset, scale=args.scale, splits=[args.split], adapters=name,
-                        cross=False, bridge=False, geometry=False, limit=args.limit, threads=1, workers=workers,
+                        cross=False, bridge=False, geometry=False, limit=args.limit or None, threads=1, workers=workers,
                         results_dir=tmp, run_id="perf-workers", latency_samples=0, progress=False,
                         use_cache=False)
         runner = Runner(cfg)  # loads the dataset outside the timed part
