@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-from .asset_catalog import (LATIN_CAPS, LATIN_CURSIVE, LATIN_EXTRA, LATIN_PRINT, SRC_CACHE, SUBSET_CACHE, ZH_DEB, ZH_NPM,
-                            ZH_SKELETON_ONLY)
+from .asset_catalog import (LATIN_CAPS, LATIN_CURSIVE, LATIN_EXTRA, LATIN_PRINT, SRC_CACHE, SUBSET_CACHE, ZH_DEB,
+                            ZH_NPM, ZH_SKELETON_ONLY)
 from .asset_packages import deb_package, npm_package
 
 
