@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import tables
-from .report import WORST_N, ReportContent, Table
+from .report_content import WORST_N, ReportContent, Table
 
 SPLIT_NAMES = {"id": "In-domain", "ood": "OOD"}
 METRIC_NAMES = {"acc@1": "Acc@1", "acc@3": "Acc@3", "acc@5": "Acc@5", "mrr": "MRR", "nes": "NES", "n": "n"}

@@ -86,3 +86,14 @@ def test_default_plan_follows_table_1():
     eval_seeds = {r["seed"] for r in rows if r["split"] != "train"}
     assert min(eval_seeds) >= builtin.EVAL_SEED_BASE
     assert len({r["path"] for r in rows}) == len(rows)
+
+
+def test_code_version_is_kept_across_refactors():
+    """The built-in dataset's identity (and the run ids of stored runs) follows the code version.
+
+    If this fails, the synthesizer or split sources changed. Images unchanged (test_synth's
+    golden renderings and the build plan): add ``source_hash()`` to ``SAME_OUTPUT_AS``. Images
+    changed on purpose: update this pin; stored runs then name another dataset."""
+    from bench.data.code_version import code_version, source_hash
+
+    assert code_version() == "1e44bf3e5541", f"source hash {source_hash()} is not in SAME_OUTPUT_AS"

@@ -175,7 +175,7 @@ def test_content_hashes_are_kept_and_redone_when_a_file_changes(tmp_path, lookup
     h1, refused = Dataset.load(ds_path).content_hashes(["img/0.bmp", "img/1.bmp"], side)
     assert not refused and len(set(h1.values())) == 2
     assert len(list(side.glob("*.json"))) == 1
-    import bench.dataset as dsmod
+    import bench.dataset.content_hash as dsmod
 
     real_read = os.read
     monkeypatch.setattr(dsmod.os, "read", lambda *a: pytest.fail("re-read an unchanged file"))

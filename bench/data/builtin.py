@@ -37,7 +37,9 @@ from pathlib import Path
 from bench.errors import BenchError
 
 from . import synth
+from .code_version import code_version
 from .synth import store
+from .synth.skeletons import skeletons
 from .synth.writers import HERSHEY_CLUSTERS, HERSHEY_OOD, WriterSpec
 
 LANGS = ("en", "zh", "es")
@@ -53,8 +55,6 @@ ZH_OOD_FONT_GROUPS = ("running", "marker", "grass")  # Long Cang, ZCOOL KuaiLe, 
 LATIN_FONT_OOD_EVERY = 4  # every 4th Latin font cluster (per print/cursive group) is out-of-domain
 ID_FONT_SHARE = {"zh": 5, "en": 8, "es": 8}  # fonts among the 15 in-domain styles; pens the rest
 LEXICON = Path(__file__).resolve().parent / "lexicon.csv"
-CODE_FILES = ("builtin.py", "synth/__init__.py", "synth/writers.py", "synth/render.py", "synth/pen.py",
-              "synth/fontdraw.py", "synth/augment.py", "synth/store.py", "synth/casing.py")
 
 
 def _h(s: str) -> int:
@@ -231,17 +231,6 @@ def _oov_words(lang: str) -> list[str]:
         return [r["word"] for r in csv.DictReader(fh) if r["lang"] == lang]
 
 
-def code_version() -> str:
-    """Hash of the synthesizer and split code: a change in how images are made rebuilds the cache."""
-    import bench
-
-    h = hashlib.sha256(bench.__version__.encode())
-    here = Path(__file__).resolve().parent
-    for f in CODE_FILES:
-        h.update((here / f).read_bytes())
-    return h.hexdigest()[:12]
-
-
 def fingerprint(scale: float = 1.0, seed: int = 0, lexicon: Path = LEXICON) -> str:
     """Identity of a build: lexicon bytes, assets, scale, seed and code version."""
     if not lexicon.is_file():
@@ -315,7 +304,7 @@ def _preload(rows: list[dict]) -> None:
         if w.kind == "pen":
             chars.setdefault(w.source, set()).update(r["text"])
     for source, cs in chars.items():
-        table = store.skeletons(source)
+        table = skeletons(source)
         for ch in cs:
             table[ch]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import layout as L
+import bench.data.readers.layout as L
 from .layout import LayoutPage, Point, Region
 
 UNITS_PER_INCH = {"pixel": None, "mm10": 254.0, "inch1200": 1200.0}

@@ -27,7 +27,8 @@ from bench.errors import BenchError
 from bench.lexicon import BUILTIN_LEXICON, Lexicon
 from bench.textnorm import normalize
 
-from . import hwdb, iam
+from .hwdb import find_sources, writer_of
+from .iam import locate, read_form_writers, read_words_txt
 from bench.progress import progress_bar
 
 IMPORTER_VERSION = 1
@@ -84,13 +85,13 @@ def load_lexicon(path: Path | None) -> Lexicon | None:
 
 def import_iam(src: str | Path, out: str | Path, opts: ImportOptions) -> Path:
     """Import IAM words (``ok`` only unless ``opts.keep_err``) into the folder ``out``."""
-    layout = iam.locate(src)
+    layout = locate(src)
     lexicon = load_lexicon(opts.lexicon)
     out = Path(out)
     _check_out(out, opts, lexicon, ["images/iam"])
     matcher = LexiconMatcher.build(lexicon, "en")
-    writers = iam.read_form_writers(layout.forms_txt) if layout.forms_txt else {}
-    words = list(iam.read_words_txt(layout.words_txt, keep_err=opts.keep_err))
+    writers = read_form_writers(layout.forms_txt) if layout.forms_txt else {}
+    words = list(read_words_txt(layout.words_txt, keep_err=opts.keep_err))
     with _staging(out, opts.append) as stage:
         rows, missing, not_in_lex = [], 0, 0
         bar = progress_bar(len(words), "IAM words", opts.progress, unit="word")
@@ -126,7 +127,7 @@ def import_iam(src: str | Path, out: str | Path, opts: ImportOptions) -> Path:
 def import_hwdb(srcs: Iterable[str | Path], out: str | Path, opts: ImportOptions) -> Path:
     """Import CASIA-HWDB1.x ``.gnt`` files (or folders / zips of them) into the folder ``out``."""
     srcs = list(srcs)
-    sources = hwdb.find_sources(srcs)
+    sources = find_sources(srcs)
     stems = [s.stem for s in sources]
     dup = sorted({s for s in stems if stems.count(s) > 1})
     if dup:
@@ -149,7 +150,7 @@ def import_hwdb(srcs: Iterable[str | Path], out: str | Path, opts: ImportOptions
                 rel = f"images/hwdb/{src.stem}/{n:06d}.png"
                 sample.image().save(stage / rel, compress_level=1)
                 rows.append({"id": f"hwdb/{src.stem}/{n}", "path": rel, "text": text, "semantic_id": sid,
-                             "lang": "zh", "style": f"hwdb-{hwdb.writer_of(src.stem)}", "split": opts.split})
+                             "lang": "zh", "style": f"hwdb-{writer_of(src.stem)}", "split": opts.split})
         bar.close()
         if not rows:
             raise BenchError("no HWDB samples imported" + (f" ({not_in_lex} not in the lexicon)" if not_in_lex else ""))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout as L
+import bench.data.readers.layout as L
 
 TEXT_TYPES = ("truth", "transcription", "label", "text", "word")
 WRITER_TYPES = ("writer", "writerid", "writer_id", "writer-id", "author", "subject")

@@ -16,9 +16,11 @@ from pathlib import Path
 from bench.errors import BenchError
 from bench.progress import progress_bar
 
-from . import alto, page
-from . import layout as L
+import bench.data.readers.layout as L
+
+from .alto import read_alto
 from .convert import ImportOptions, LexiconMatcher, _check_out, _finish, _staging, _warn, load_lexicon
+from .page import read_page
 
 FORMATS = {"page-xml": ("page", "PAGE-XML"), "alto": ("alto", "ALTO")}
 SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -67,7 +69,7 @@ def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOption
     files = find_files(src, fmt)
     root = src if src.is_dir() else src.parent
     srcname = safe_name(src.stem if src.is_file() else src.resolve().name)
-    reader = page.read_page if fmt == "page-xml" else alto.read_alto
+    reader = read_page if fmt == "page-xml" else read_alto
     pages = [reader(f, level) for f in files]  # parse everything first: a damaged file stops before any crop
     lexicon = load_lexicon(opts.lexicon)
     out = Path(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import layout as L
+import bench.data.readers.layout as L
 from .layout import LayoutPage, Region
 
 NAMESPACE_PART = "schema.primaresearch.org/PAGE/gts/pagecontent/"  # http:// or (Transkribus) https://

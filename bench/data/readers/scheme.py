@@ -17,7 +17,8 @@ from pathlib import Path
 from bench.errors import BenchError
 from bench.lexicon import BUILTIN_LEXICON
 
-from . import hwdb, iam
+from .hwdb import find_sources
+from .iam import locate
 from .convert import IMPORTER_VERSION, ImportOptions, import_hwdb, import_iam
 
 SCHEMES = ("iam", "hwdb")
@@ -76,10 +77,10 @@ def cache_key(scheme: str, paths: list[str], lexicon: Path | None) -> str:
     """Hash of what decides the import's content: source file stats, lexicon bytes, importer version."""
     files: list[Path]
     if scheme == "iam":
-        layout = iam.locate(paths[0])
+        layout = locate(paths[0])
         files = [layout.words_txt, layout.images] + ([layout.forms_txt] if layout.forms_txt else [])
     else:
-        files = sorted({s.path for s in hwdb.find_sources(paths)})
+        files = sorted({s.path for s in find_sources(paths)})
     stats = []
     for f in files:
         st = f.stat()

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from . import store
+from .store import font, font_metrics
 from .rand import Rand
 from .writers import WriterSpec
 
@@ -33,13 +33,13 @@ _LUTS = {k: _weight_lut(k / 20.0) for k in range(-20, 21)}
 @lru_cache(maxsize=30000)
 def glyph(font_id: str, size: int, ch: str) -> tuple[np.ndarray, int, int, float]:
     """(bitmap, left, top, advance) of one character; left/top relative to the pen position and ascender."""
-    font = store.font(font_id, size)
-    adv = font.getlength(ch)
-    x0, y0, x1, y1 = font.getbbox(ch)
+    face = font(font_id, size)
+    adv = face.getlength(ch)
+    x0, y0, x1, y1 = face.getbbox(ch)
     if x1 <= x0 or y1 <= y0:
         return np.zeros((0, 0), np.uint8), 0, 0, adv
     im = Image.new("L", (x1 - x0, y1 - y0), 0)
-    ImageDraw.Draw(im).text((-x0, -y0), ch, font=font, fill=255)
+    ImageDraw.Draw(im).text((-x0, -y0), ch, font=face, fill=255)
     return np.asarray(im), x0, y0, adv
 
 
@@ -71,12 +71,12 @@ def _perturbed(g: tuple[np.ndarray, int, int, float], amount: float, r: Rand) ->
     return np.asarray(im), int(round(left - (out_w - w_) / 2.0)), int(round(top - (out_h - h) / 2.0)), adv
 
 
-def draw(text: str, w: WriterSpec, em: float, weight: float, r: Rand, perturb: float = 0.0) -> Image.Image:
+def draw_font(text: str, w: WriterSpec, em: float, weight: float, r: Rand, perturb: float = 0.0) -> Image.Image:
     """Ink mask (mode L, ink = 255) of ``text`` in the writer's font at pixel size ``em``.
 
     ``perturb`` > 0 gives each letter its own small shape change (see ``_perturbed``).
     """
-    factor, stroke = store.font_metrics(w.source)
+    factor, stroke = font_metrics(w.source)
     size = max(8, 2 * int(round(em * factor / 2.0)))  # even sizes only: more glyph-cache hits
     if stroke < 0.05:  # hairline scripts: never thinner, and a little bolder, or they fade away
         weight = max(0.0, weight) + (0.05 - stroke) * 12.0

@@ -14,40 +14,19 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import store
 from .rand import Rand
+from .skeletons import skeletons
+from .store import is_zh_pen
 from .writers import WriterSpec
 
 SS = 2  # supersampling factor: PIL lines are not anti-aliased, so draw at 2x and reduce
 TWO_PI = 2.0 * math.pi
 
 
-def resample(line: np.ndarray, step: float) -> np.ndarray:
-    """Points at roughly even spacing ``step`` along a polyline (at least the two ends)."""
-    if len(line) < 2:
-        return line
-    seg = np.sqrt(((line[1:] - line[:-1]) ** 2).sum(1))
-    cum = np.concatenate([[0.0], np.cumsum(seg)])
-    n = max(2, int(cum[-1] / step) + 1)
-    t = np.linspace(0.0, cum[-1], n)
-    return np.stack([np.interp(t, cum, line[:, 0]), np.interp(t, cum, line[:, 1])], 1)
-
-
-def smooth(pts: np.ndarray, k: int) -> np.ndarray:
-    """Moving average that keeps the ends: rounds corners the way a hasty hand does."""
-    if k <= 0 or len(pts) <= 2:
-        return pts
-    pad = np.concatenate([np.repeat(pts[:1], k, 0), pts, np.repeat(pts[-1:], k, 0)])
-    kern = np.ones(2 * k + 1) / (2 * k + 1)
-    out = np.stack([np.convolve(pad[:, 0], kern, "valid"), np.convolve(pad[:, 1], kern, "valid")], 1)
-    out[0], out[-1] = pts[0], pts[-1]
-    return out
-
-
 def layout(text: str, w: WriterSpec, em: float, r: Rand) -> list[tuple[np.ndarray, bool]]:
     """Stroke polylines in pixels (y down) and whether each is a thin joining trail."""
-    zh = store.is_zh_pen(w.source)
-    table = store.skeletons(w.source)
+    zh = is_zh_pen(w.source)
+    table = skeletons(w.source)
     unit = em / 1024.0 if zh else em / 700.0
     k_smooth = min(2, int(round(w.speed * 2.5)))
     j = w.jitter
@@ -115,7 +94,7 @@ def layout(text: str, w: WriterSpec, em: float, r: Rand) -> list[tuple[np.ndarra
     return out
 
 
-def draw(strokes: list[tuple[np.ndarray, bool]], w: WriterSpec, em: float, width_scale: float, r: Rand) -> Image.Image:
+def draw_pen(strokes: list[tuple[np.ndarray, bool]], w: WriterSpec, em: float, width_scale: float, r: Rand) -> Image.Image:
     """Rasterize strokes with a pressure-varying round pen into an ink mask (mode L, ink = 255)."""
     if not strokes:
         return Image.new("L", (max(4, int(em)), max(4, int(em))), 0)

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import store
+from .store import SKEL_PREFIX, index, zh_skeleton_sources
 
 LATIN = ("en", "es")
 
@@ -143,17 +143,17 @@ def font_writer(entry: dict) -> WriterSpec:
 @lru_cache(maxsize=1)
 def all_writers() -> tuple[WriterSpec, ...]:
     """Every writer the assets allow, fonts first, in a fixed order."""
-    out = [font_writer(e) for e in store.index()["fonts"] if e["langs"] and e.get("writer", True)]
-    if store.index().get("zh_medians", {}).get("chars"):
+    out = [font_writer(e) for e in index()["fonts"] if e["langs"] and e.get("writer", True)]
+    if index().get("zh_medians", {}).get("chars"):
         for family in ALL_PEN_FAMILIES:
             for i in range(PENS_PER_FAMILY_ZH):
                 out.append(pen_writer(f"pen:hz-{family}-{i:02d}", family, "hanzi-writer", ("zh",), "hanzi-writer"))
-    for source, entry in store.zh_skeleton_sources().items():  # "skel:<font id>": a font's traced strokes
-        fid = source.removeprefix(store.SKEL_PREFIX)
+    for source, entry in zh_skeleton_sources().items():  # "skel:<font id>": a font's traced strokes
+        fid = source.removeprefix(SKEL_PREFIX)
         for family in ALL_PEN_FAMILIES:
             for i in range(PENS_PER_FAMILY_SKEL):
                 out.append(pen_writer(f"pen:sk-{fid}-{family}-{i:02d}", family, source, ("zh",), entry["group"]))
-    shipped = store.index().get("hershey", {}).get("fonts", {})
+    shipped = index().get("hershey", {}).get("fonts", {})
     for hid in (h for h in HERSHEY_TRAIN + HERSHEY_OOD if h in shipped):
         cluster = HERSHEY_CLUSTERS.get(hid, hid)
         for family in ALL_PEN_FAMILIES:

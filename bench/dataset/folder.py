@@ -1,0 +1,195 @@
+"""``Dataset``: one validated manifest folder, its splits, its query limit, its fingerprint and its images."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import io
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ..errors import BenchError
+from ..lexicon import Lexicon
+from ..store import check_name
+from .content_hash import hash_file, read_sidecar, sidecar_path, write_sidecar
+from .decode import DECODER_FUNCTIONS, ImageLoadError, decode_image, load_image
+from .embedded import EmbeddedImages
+from .manifest import MANIFEST_NAMES, inside_folder, read_manifest, read_meta, validate_manifest
+
+
+@dataclass
+class Dataset:
+    """A validated manifest folder. ``samples`` is a DataFrame with one row per word image.
+
+    ``full`` holds every sample when ``samples`` is a seeded subset of the queries (``--limit``):
+    galleries are built from it, so a limit cuts queries, never the candidates they rank.
+    """
+
+    root: Path
+    samples: pd.DataFrame
+    name: str
+    lexicon: Lexicon | None
+    meta: dict
+    embedded: EmbeddedImages | None = None  # images stored in manifest.parquet's image column
+    full: pd.DataFrame | None = None
+    _hashes: dict = field(default_factory=dict, repr=False, compare=False)  # rel -> ("ok"|"refused", value)
+
+    @classmethod
+    def load(cls, root: str | Path) -> "Dataset":
+        root = Path(root).expanduser().resolve()
+        if not root.is_dir():
+            raise BenchError(f"dataset folder not found: {root}")
+        meta = read_meta(root)
+        manifest, image_column = read_manifest(root)
+        samples = validate_manifest(manifest, root)
+        embedded = None
+        if image_column is not None:
+            embedded = EmbeddedImages(root / "manifest.parquet", image_column, samples["path"].tolist())
+        lexicon = None
+        if meta.get("lexicon"):
+            lex_path = inside_folder(root, str(meta["lexicon"]), "dataset.json lexicon")
+            lexicon = Lexicon.load(lex_path)
+        name = meta.get("name") or root.name
+        check_name(name, f"dataset name in {root / 'dataset.json'}" if meta.get("name") else "dataset folder name")
+        return cls(root=root, samples=samples, name=name, lexicon=lexicon, meta=meta, embedded=embedded)
+
+    @property
+    def splits(self) -> list[str]:
+        return sorted(self.samples["split"].unique().tolist())
+
+    def languages(self, split: str | None = None) -> list[str]:
+        s = self.samples if split is None else self.select(split)
+        return sorted(s["lang"].unique().tolist())
+
+    def select(self, split: str, lang: str | None = None) -> pd.DataFrame:
+        """Rows of one split (and language), in manifest order."""
+        split = split.strip().lower()
+        if split not in self.splits:
+            raise BenchError(f"unknown split {split!r}: this dataset has {', '.join(self.splits) or 'none'}")
+        rows = self.samples[self.samples["split"] == split]
+        if lang is not None:
+            rows = rows[rows["lang"] == lang]
+        return rows
+
+    def select_all(self, split: str, lang: str | None = None) -> pd.DataFrame:
+        """Rows of one split (and language) before any query limit: what galleries are built from."""
+        self.select(split)  # the same one-line error for an unknown split
+        rows = self.full if self.full is not None else self.samples
+        rows = rows[rows["split"] == split]
+        if lang is not None:
+            rows = rows[rows["lang"] == lang]
+        return rows
+
+    def limited(self, limit: int | None, seed: int) -> "Dataset":
+        """At most ``limit`` query images per (split, language), sampled with ``seed``; galleries
+        still come from every sample (``full``)."""
+        if not limit:
+            return self
+        parts = []
+        for _, grp in self.samples.groupby(["split", "lang"], sort=True):
+            parts.append(grp.sample(n=limit, random_state=seed) if len(grp) > limit else grp)
+        samples = pd.concat(parts).sort_index()
+        full = self.full if self.full is not None else self.samples
+        return dataclasses.replace(self, samples=samples, full=full)  # keeps embedded images, hash memo
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Content fingerprint: the declared one if the builder wrote it, else the manifest, the
+        lexicon and the content hash of every image (or why it cannot be read)."""
+        if self.meta.get("fingerprint"):
+            return str(self.meta["fingerprint"])
+        h = hashlib.sha256()
+        for name in (*MANIFEST_NAMES, "dataset.json"):
+            p = self.root / name
+            if p.is_file():
+                with open(p, "rb") as f:  # in chunks: a Parquet manifest may hold every image
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        h.update(chunk)
+        if self.lexicon is not None:
+            h.update(self.lexicon.fingerprint.encode())
+        rels = (self.full if self.full is not None else self.samples)["path"].tolist()
+        hashes, refused = self.content_hashes(rels)
+        for rel in rels:
+            h.update(f"{rel}:{hashes.get(rel) or 'refused ' + refused.get(rel, '?')};".encode())
+        return h.hexdigest()[:16]
+
+    def content_hashes(self, rels: Sequence[str], sidecar_dir: Path | None = None
+                       ) -> tuple[dict[str, str], dict[str, str]]:
+        """(hash by path, reason by path for files that cannot be hashed) for images of this folder.
+
+        Hashes are remembered in this object and in a sidecar under ``sidecar_dir`` (default: the
+        output cache's ``content/``), reused while the file's size, mtime, ctime and inode stay the same.
+        """
+        todo = [r for r in dict.fromkeys(rels) if r not in self._hashes]
+        if todo:
+            side_path = sidecar_path(self.root, sidecar_dir)
+            side = read_sidecar(side_path, self.root)
+            changed = False
+            for rel in todo:
+                embedded = self._embedded_hash(rel)
+                if embedded is not None:  # bytes inside manifest.parquet: hashed as read, no sidecar
+                    self._hashes[rel] = embedded
+                    continue
+                status, value, entry = hash_file(self.root, rel, side.get(rel))
+                self._hashes[rel] = (status, value)
+                if entry is not None and side.get(rel) != entry:
+                    side[rel] = entry
+                    changed = True
+            if changed:
+                write_sidecar(side_path, self.root, side)
+        hashes = {r: v for r in rels for s, v in [self._hashes[r]] if s == "ok"}
+        refused = {r: v for r in rels for s, v in [self._hashes[r]] if s != "ok"}
+        return hashes, refused
+
+    def _embedded_hash(self, rel: str) -> tuple[str, str] | None:
+        """("ok", hash) of an image stored in the Parquet manifest, ("refused", why), or None when
+        the image is a file (as ``load_image`` decides: an empty cell falls back to the file)."""
+        if self.embedded is None or rel not in self.embedded.row_of:
+            return None
+        try:
+            data = self.embedded.bytes_of(rel)
+        except Exception as exc:  # noqa: BLE001 - a damaged row group is a skipped image, not a crash
+            return "refused", f"cannot read the embedded image ({type(exc).__name__}: {str(exc)[:120]})"
+        if data is None:
+            return None
+        return "ok", hashlib.blake2b(data, digest_size=16).hexdigest()
+
+    def labels_empty_after_normalization(self) -> list[str]:
+        """Distinct labels (manifest texts, lexicon words) made only of punctuation, symbols or
+        spaces: normalization strips them to "", so they all become one empty gallery candidate."""
+        from ..textnorm import normalize
+
+        texts = set(self.samples["text"])
+        if self.lexicon is not None:
+            for lang in self.lexicon.languages:
+                texts.update(self.lexicon.word_of(lang).values())
+        return sorted(t for t in texts if isinstance(t, str) and t.strip() and not normalize(t))
+
+    def image_path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def load_image(self, rel: str):
+        """Decode one image as RGB; raise ImageLoadError with a reason instead of crashing."""
+        if self.embedded is not None and rel in self.embedded.row_of:
+            data = self.embedded.bytes_of(rel)
+            if data is not None:
+                return decode_image(io.BytesIO(data), len(data))
+        try:
+            path = (self.root / rel).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # symlink loops, odd names
+            raise ImageLoadError(f"cannot resolve path ({exc})") from None
+        if not path.is_relative_to(self.root):
+            raise ImageLoadError("path resolves outside the dataset folder (symlink?)")
+        return load_image(path)
+
+
+@cache
+def decoder_fingerprint() -> str:
+    """A hash of the code that turns image files into the RGB images adapters see: outputs cached
+    under one decoder are not reused under another."""
+    src = "".join(inspect.getsource(f) for f in (Dataset.load_image, *DECODER_FUNCTIONS))
+    return hashlib.sha256(src.encode("utf-8")).hexdigest()[:12]
