@@ -49,27 +49,27 @@ def evaluate_variant(run: Path, variant: str, base_name: str, results_dir: Path,
                      dataset: str | None = None, limit: int | None = None, progress: bool = True,
                      argv: list[str] | None = None) -> str:
     """Run the harness on one variant's two checkpoints; returns the run id in ``results_dir``."""
-    from bench.runner import RunConfig, Runner
+    from bench import api
 
     paths = {adapter: str(run / folder) for adapter, folder, _ in STAGES if (run / folder / "model.safetensors").is_file()}
-    rc = RunConfig(dataset=dataset, splits=[split], adapters=",".join(paths), cross=False, geometry=False,
+    rc = api.RunConfig(dataset=dataset, splits=[split], adapters=",".join(paths), cross=False, geometry=False,
                    bridge=False, limit=limit, results_dir=str(results_dir), model_paths=paths,
                    run_id=f"{base_name}-{slug(variant)}", progress=progress,
                    labels={"ablation": base_name, "variant": variant, "checkpoints": paths, **variant_flags(variant)})
-    return Runner(rc, argv).run()
+    return api.run(rc, argv)
 
 
 def ablation_table(results_dir: Path, base_name: str, variants: list[str], split: str = "ood") -> pd.DataFrame:
     """Table 5 layout from the stored variant runs: loss flags, fine_tuned, pooled within-language metrics."""
-    from bench import tables
+    from bench import api
 
     rows = []
     for variant in variants:
         run_id = f"{base_name}-{slug(variant)}"
-        jobs, adapters = tables.collect(results_dir, [run_id])
+        jobs, adapters = api.collect(results_dir, [run_id])
         if jobs.empty:
             continue
-        within = tables.within_table(jobs, adapters, [split])
+        within = api.within_table(jobs, adapters, [split])
         for adapter, _, fine_tuned in STAGES:
             got = within[within["adapter"] == adapter]
             if got.empty:
@@ -82,6 +82,6 @@ def ablation_table(results_dir: Path, base_name: str, variants: list[str], split
 
 
 def write_ablation_table(df: pd.DataFrame, out_dir: Path) -> list[Path]:
-    from bench import tables
+    from bench import api
 
-    return tables.write_table(df, out_dir, TABLE_STEM, columns=list(df.columns))
+    return api.write_table(df, out_dir, TABLE_STEM, columns=list(df.columns))

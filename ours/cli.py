@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.errors import BenchError
+from .errors import BenchError
 
 DEFAULT_RUNS = Path("runs")
 
@@ -122,9 +122,9 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         raise BenchError(f"no finished variant runs under {results}")
     for path in ablation.write_ablation_table(table, results):
         print(path)
-    from bench.tables import to_markdown
+    from bench import api
 
-    print(to_markdown(table, columns=list(table.columns)))
+    print(api.to_markdown(table, columns=list(table.columns)))
     return 0
 
 

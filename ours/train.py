@@ -80,7 +80,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 def load_config(ref: str | Path | dict) -> dict:
     """A dict, a JSON path, or the name of a bundled config (quick, default)."""
-    from bench.errors import BenchError
+    from .errors import BenchError
 
     if isinstance(ref, dict):
         return _merge(DEFAULTS, ref)
@@ -152,7 +152,7 @@ def ctc_targets(texts: list[str], charset: str) -> list[list[int]]:
 
 
 def make_source(spec: dict, words: dict, ids: dict, stage: int) -> Source:
-    from bench.errors import BenchError
+    from .errors import BenchError
 
     kind = spec.get("kind", "synth")
     if kind == "auto":  # real data when given, else pen writers of the train split (disjoint from OOD)
@@ -447,7 +447,7 @@ def warm_start(model: OursModel, folder: str | Path) -> dict:
 
     from safetensors.torch import load_file
 
-    from bench.errors import BenchError
+    from .errors import BenchError
 
     path = Path(folder)
     st = path / "model.safetensors"
@@ -480,7 +480,7 @@ def train(cfg: dict | str | Path, run_dir: str | Path, resume: bool = True,
           sources: dict[int, Source] | None = None, text_tower: TextTower | None = None,
           progress: bool = True, stop_after_steps: int | None = None) -> Path:
     """Run (or resume) both stages; returns the run folder. ``sources`` overrides data per stage."""
-    from bench.errors import BenchError
+    from .errors import BenchError
 
     cfg = load_config(cfg)
     run = Path(run_dir)
