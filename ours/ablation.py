@@ -8,10 +8,11 @@ rerunning the command regenerates it without retraining or re-encoding anything 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
+
+from .config import ConfigLike, TrainConfig, merge_config, read_config
 
 # Table 5 of the paper (which losses are on), then our additions on top of the full paper model.
 _PAPER = {"ctc": False, "lexicon": 0.0}
@@ -38,11 +39,11 @@ def variant_flags(variant: str) -> dict[str, int | float]:
             "ctc": int(bool(f.get("ctc"))), "lexicon": float(f.get("lexicon", 0.0))}
 
 
-def variant_config(base: dict, variant: str) -> dict:
-    cfg = json.loads(json.dumps(base))
-    cfg["loss"] = {**cfg["loss"], **ABLATIONS[variant]}
-    cfg["name"] = f"{base['name']}-{variant}"
-    return cfg
+def variant_config(base: ConfigLike, variant: str) -> TrainConfig:
+    """``base`` with the variant's loss flags, named ``<base>-<variant>``."""
+    base = read_config(base)
+    return merge_config(base, {"loss": ABLATIONS[variant], "name": f"{base.name}-{variant}"},
+                        origin=f"ablation variant {variant!r}")
 
 
 def evaluate_variant(run: Path, variant: str, base_name: str, results_dir: Path, split: str = "ood",
