@@ -154,8 +154,13 @@ def _checked(cls: type, data: Any, origin: str, path: str = "") -> dict[str, Any
             raise BenchError(f"{origin}: unknown key {dotted!r} (known{' in ' + path if path else ''}: "
                              f"{', '.join(sorted(known))})")
         sub = _sections(cls).get(key)
-        out[key] = _checked(sub, value, origin, dotted) if sub is not None and value is not None else value
+        optional = value is None and _defaults_to_none(cls, key)
+        out[key] = _checked(sub, value, origin, dotted) if sub is not None and not optional else value
     return out
+
+
+def _defaults_to_none(cls: type, key: str) -> bool:
+    return next(f for f in fields(cls) if f.name == key).default is None
 
 
 def _build(cls: type, data: Mapping[str, Any], origin: str, path: str = "") -> Any:
