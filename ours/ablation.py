@@ -8,10 +8,11 @@ rerunning the command regenerates it without retraining or re-encoding anything 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
+
+from .config import ConfigLike, TrainConfig, merge_config, read_config
 
 # Table 5 of the paper (which losses are on), then our additions on top of the full paper model.
 _PAPER = {"ctc": False, "lexicon": 0.0}
@@ -38,38 +39,38 @@ def variant_flags(variant: str) -> dict[str, int | float]:
             "ctc": int(bool(f.get("ctc"))), "lexicon": float(f.get("lexicon", 0.0))}
 
 
-def variant_config(base: dict, variant: str) -> dict:
-    cfg = json.loads(json.dumps(base))
-    cfg["loss"] = {**cfg["loss"], **ABLATIONS[variant]}
-    cfg["name"] = f"{base['name']}-{variant}"
-    return cfg
+def variant_config(base: ConfigLike, variant: str) -> TrainConfig:
+    """``base`` with the variant's loss flags, named ``<base>-<variant>``."""
+    base = read_config(base)
+    return merge_config(base, {"loss": ABLATIONS[variant], "name": f"{base.name}-{variant}"},
+                        origin=f"ablation variant {variant!r}")
 
 
 def evaluate_variant(run: Path, variant: str, base_name: str, results_dir: Path, split: str = "ood",
                      dataset: str | None = None, limit: int | None = None, progress: bool = True,
                      argv: list[str] | None = None) -> str:
     """Run the harness on one variant's two checkpoints; returns the run id in ``results_dir``."""
-    from bench.runner import RunConfig, Runner
+    from bench import api
 
     paths = {adapter: str(run / folder) for adapter, folder, _ in STAGES if (run / folder / "model.safetensors").is_file()}
-    rc = RunConfig(dataset=dataset, splits=[split], adapters=",".join(paths), cross=False, geometry=False,
+    rc = api.RunConfig(dataset=dataset, splits=[split], adapters=",".join(paths), cross=False, geometry=False,
                    bridge=False, limit=limit, results_dir=str(results_dir), model_paths=paths,
                    run_id=f"{base_name}-{slug(variant)}", progress=progress,
                    labels={"ablation": base_name, "variant": variant, "checkpoints": paths, **variant_flags(variant)})
-    return Runner(rc, argv).run()
+    return api.run(rc, argv)
 
 
 def ablation_table(results_dir: Path, base_name: str, variants: list[str], split: str = "ood") -> pd.DataFrame:
     """Table 5 layout from the stored variant runs: loss flags, fine_tuned, pooled within-language metrics."""
-    from bench import tables
+    from bench import api
 
     rows = []
     for variant in variants:
         run_id = f"{base_name}-{slug(variant)}"
-        jobs, adapters = tables.collect(results_dir, [run_id])
+        jobs, adapters = api.collect(results_dir, [run_id])
         if jobs.empty:
             continue
-        within = tables.within_table(jobs, adapters, [split])
+        within = api.within_table(jobs, adapters, [split])
         for adapter, _, fine_tuned in STAGES:
             got = within[within["adapter"] == adapter]
             if got.empty:
@@ -82,6 +83,6 @@ def ablation_table(results_dir: Path, base_name: str, variants: list[str], split
 
 
 def write_ablation_table(df: pd.DataFrame, out_dir: Path) -> list[Path]:
-    from bench import tables
+    from bench import api
 
-    return tables.write_table(df, out_dir, TABLE_STEM, columns=list(df.columns))
+    return api.write_table(df, out_dir, TABLE_STEM, columns=list(df.columns))

@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from bench.errors import BenchError
+from .errors import BenchError
 
 DEFAULT_RUNS = Path("runs")
 
@@ -17,44 +19,53 @@ from .ablation import ABLATIONS  # noqa: E402 - re-exported for callers of the C
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .train import load_config, train
+    from .config import merge_config, read_config
+    from .train import train
 
-    cfg = load_config(args.config)
-    if args.threads:
-        cfg["threads"] = args.threads
-    if args.device:
-        cfg["device"] = args.device
-    if args.manifest:
-        cfg["stage2"]["source"] = {"kind": "manifest", "manifest": args.manifest, "split": args.manifest_split}
-    if args.init:
-        cfg["init"] = args.init
-    if args.images:
-        cfg["stage1"]["images"], cfg["stage2"]["images"] = args.images
-    if args.batch_size:
-        cfg["batch_size"] = args.batch_size
-    if args.lr:
-        cfg["stage1"]["lr"] = args.lr
-        cfg["stage2"]["lr"] = args.lr / 10
-    out = Path(args.out) if args.out else DEFAULT_RUNS / cfg["name"]
+    cfg = merge_config(read_config(args.config), _train_overrides(args), origin="command line")
+    out = Path(args.out) if args.out else DEFAULT_RUNS / cfg.name
     started = out.joinpath("ckpt", "state.json").is_file()
     if started and not args.resume and not args.restart:
         raise BenchError(f"{out} already holds a run: pass --resume to continue it or --restart to start over")
     if started and args.resume:
-        from .train import budgeted_config
+        from .budget import budgeted_config
 
         cfg = budgeted_config(cfg, out)  # a budget-fitted run resumes with the counts it was given
     elif args.budget_minutes:
-        from .train import fit_to_budget
+        from .budget import fit_to_budget
 
         cfg = fit_to_budget(cfg, 60 * args.budget_minutes)
-        print(f"budget {args.budget_minutes} min: {json.dumps(cfg['budget'])}; "
-              f"stage 1 {cfg['stage1']['images']:,} images, stage 2 {cfg['stage2']['images']:,}", file=sys.stderr)
+        print(f"budget {args.budget_minutes} min: {json.dumps(asdict(cfg.budget))}; "
+              f"stage 1 {cfg.stage1.images:,} images, stage 2 {cfg.stage2.images:,}", file=sys.stderr)
     run = train(cfg, out, resume=args.resume, progress=not args.quiet)
     print(run)
     if args.publish:
         for p in publish(run, Path(args.publish)):
             print(p)
     return 0
+
+
+def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of ``ours train`` that change the config, as an override of it."""
+    from .config import SourceConfig
+
+    over: dict[str, Any] = {"stage1": {}, "stage2": {}}
+    if args.threads:
+        over["threads"] = args.threads
+    if args.device:
+        over["device"] = args.device
+    if args.manifest:  # replaces stage 2's source as a whole
+        over["stage2"]["source"] = asdict(SourceConfig("manifest", args.manifest_split, args.manifest))
+    if args.init:
+        over["init"] = args.init
+    if args.images:
+        over["stage1"]["images"], over["stage2"]["images"] = args.images
+    if args.batch_size:
+        over["batch_size"] = args.batch_size
+    if args.lr:
+        over["stage1"]["lr"] = args.lr
+        over["stage2"]["lr"] = args.lr / 10
+    return over
 
 
 def publish(run: Path, dest: Path, onnx: bool = True) -> list[Path]:
@@ -101,30 +112,31 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_ablate(args: argparse.Namespace) -> int:
     from . import ablation
-    from .train import load_config, train
+    from .config import merge_config, read_config
+    from .train import train
 
-    base = load_config(args.config)
-    for key in ("stage1", "stage2"):
-        base[key]["images"] = int(base[key]["images"] * args.scale)
+    base = read_config(args.config)
+    base = merge_config(base, {key: {"images": int(base.stage(n).images * args.scale)}
+                               for n, key in ((1, "stage1"), (2, "stage2"))}, origin="--scale")
     names = args.variants or list(ABLATIONS)
     unknown = [n for n in names if n not in ABLATIONS]
     if unknown:
         raise BenchError(f"unknown ablation variant(s) {unknown}; choose from {', '.join(ABLATIONS)}")
-    root = Path(args.out) if args.out else DEFAULT_RUNS / f"ablate-{base['name']}"
+    root = Path(args.out) if args.out else DEFAULT_RUNS / f"ablate-{base.name}"
     results = Path(args.results_dir)
     for name in names:
         run = train(ablation.variant_config(base, name), root / ablation.slug(name), resume=True,
                     progress=not args.quiet)
-        ablation.evaluate_variant(run, name, base["name"], results, split=args.split, dataset=args.dataset,
+        ablation.evaluate_variant(run, name, base.name, results, split=args.split, dataset=args.dataset,
                                   limit=args.limit, progress=not args.quiet, argv=sys.argv)
-    table = ablation.ablation_table(results, base["name"], names, args.split)
+    table = ablation.ablation_table(results, base.name, names, args.split)
     if table.empty:
         raise BenchError(f"no finished variant runs under {results}")
     for path in ablation.write_ablation_table(table, results):
         print(path)
-    from bench.tables import to_markdown
+    from bench import api
 
-    print(to_markdown(table, columns=list(table.columns)))
+    print(api.to_markdown(table, columns=list(table.columns)))
     return 0
 
 

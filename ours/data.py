@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import BenchError
 from .preprocess import HEIGHT, WIDTH, to_array
 
 
@@ -87,8 +88,6 @@ class SynthSource(Source):
         self.capable = [self.capable[j] for j in keep]
         empty = [lang for lang, ws in self.writers.items() if not ws]
         if empty:
-            from bench.errors import BenchError
-
             kind = f" {writer_kind}" if writer_kind else ""
             raise BenchError(f"the synthesizer has no {split!r}{kind} writers for {', '.join(empty)}")
 
@@ -130,8 +129,6 @@ class ManifestSource(Source):
 
     def __init__(self, folder: str | Path, split: str | None = None, langs: Sequence[str] | None = None) -> None:
         import pandas as pd
-
-        from bench.errors import BenchError
 
         self.folder = Path(folder)
         csv, pq = self.folder / "manifest.csv", self.folder / "manifest.parquet"

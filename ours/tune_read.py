@@ -16,18 +16,15 @@ WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)
 def sweep(checkpoint: str, per_lang: int = 400, seed: int = 0, weights=WEIGHTS) -> dict[float, list[float]]:
     """Acc@1 per language for each weight, from one encoding of the sampled images."""
     from adapters.ours import OursRead
-    from bench.adapter import AdapterOptions
-    from bench.data import builtin
-    from bench.dataset import Dataset
-    from bench.protocols import Task, build_task
+    from bench import api
 
-    ds = Dataset.load(builtin.ensure_built())
-    ad = OursRead(AdapterOptions(model_path=checkpoint, threads=2))
+    ds = api.builtin_dataset()
+    ad = OursRead(api.AdapterOptions(model_path=checkpoint, threads=2))
     ad.ensure_loaded()
     rng = np.random.default_rng(seed)
     res: dict[float, list[float]] = {w: [] for w in weights}
     for lang in ds.languages("id"):
-        td = build_task(ds, "id", Task("within", lang, lang))
+        td = api.build_task(ds, "id", api.Task("within", lang, lang))
         idx = rng.choice(len(td.queries), min(per_lang, len(td.queries)), replace=False)
         out = ad.encode_images([ds.load_image(p) for p in td.queries.iloc[idx]["path"]], lang)
         gal = ad.encode_texts(td.gallery, lang)

@@ -14,7 +14,7 @@ TEXT = {"encoder": "test-encoder-not-installed", "trainable_layers": 0, "prefix"
 def _prefill_text_cache(run_dir, words):
     """The variants' text towers run from a cache alone (no encoder is installed under that name)."""
     from ours.texttower import TextTower, TextTowerConfig
-    from ours.train import save_text_cache
+    from ours.text_cache import save_text_cache
 
     tower = TextTower(TextTowerConfig(**TEXT), hidden_size=16)
     gen = torch.Generator().manual_seed(0)

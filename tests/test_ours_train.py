@@ -7,7 +7,9 @@ from PIL import Image, ImageDraw
 
 from ours.data import FnSource, Item
 from ours.model import load_checkpoint
-from ours.train import lexicon_words, load_config, step_loss, train
+from ours.config import load_config
+from ours.train import step_loss, train
+from ours.vocab import lexicon_words
 from ours.losses import LossConfig
 
 torch.set_num_threads(1)
@@ -146,7 +148,7 @@ def test_all_frozen_tower_trains_from_a_run_cache_without_its_encoder(tmp_path):
     """A run folder's text cache is enough to train (a GPU host without the encoder's weights); the
     encoder loads only for a text the cache lacks, and then gives the eager tower's output."""
     from ours.texttower import TextTower
-    from ours.train import cached_text_tower, load_text_cache, save_text_cache
+    from ours.text_cache import cached_text_tower, load_text_cache, save_text_cache
 
     eager = _tiny_tower(trainable_layers=0)
     folder = tmp_path / "enc"
@@ -183,7 +185,7 @@ def test_all_frozen_tower_trains_from_a_run_cache_without_its_encoder(tmp_path):
 
 
 def test_fit_to_budget_sets_image_counts_from_a_probe():
-    from ours.train import fit_to_budget
+    from ours.budget import fit_to_budget
 
     cfg = {**CFG, "batch_size": 8, "text": {"trainable_layers": 0},
            "stage1": {**CFG["stage1"], "source": {"kind": "synth", "split": "train"}, "images": 900},
@@ -198,7 +200,7 @@ def test_fit_to_budget_sets_image_counts_from_a_probe():
 
 
 def test_a_budget_fitted_run_resumes_with_its_resolved_counts(tmp_path):
-    from ours.train import budgeted_config
+    from ours.budget import budgeted_config
 
     cfg = load_config(CFG)
     saved = load_config(CFG)
