@@ -190,11 +190,11 @@ def test_fit_to_budget_sets_image_counts_from_a_probe():
     cfg = {**CFG, "batch_size": 8, "text": {"trainable_layers": 0},
            "stage1": {**CFG["stage1"], "source": {"kind": "synth", "split": "train"}, "images": 900},
            "stage2": {"images": 100}}
-    fitted = fit_to_budget(cfg, seconds=60, probe_s=0.5, overhead_s=10)
+    fitted = fit_to_budget(cfg, seconds=600, probe_s=0.5, overhead_s=10)
     probe = fitted["budget"]["probe"]
     assert probe["render_img_per_s"] > 0 and probe["step_img_per_s"] > 0
     total = fitted["stage1"]["images"] + fitted["stage2"]["images"]
-    expected = fitted["budget"]["img_per_s_assumed"] * (60 - 10 - 2 * 0.5)
+    expected = fitted["budget"]["img_per_s_assumed"] * (600 - 10 - 2 * 0.5)
     assert abs(total - expected) <= 0.01 * expected + 2
     assert abs(fitted["stage2"]["images"] / total - 0.1) < 0.01
 
