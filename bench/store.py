@@ -326,14 +326,7 @@ class RunStore:
     def iter_job_records(self) -> Iterator[JobRecord]:
         """Every job record of this run as typed records; a file that is not one raises
         RecordError naming it (files that are not JSON at all are skipped, as by ``iter_jobs``)."""
-        base = self.root / "jobs"
-        if not base.is_dir():
-            return
-        for p in sorted(base.glob("*/*/*.json")):
-            try:
-                rec = read_json(p)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
+        for p, rec in self._job_files():
             yield JobRecord.from_disk(rec, str(p))
 
     def write_embedding_sample(self, adapter: str, split: str, arrays: dict) -> None:
@@ -362,6 +355,12 @@ class RunStore:
 
     def iter_jobs(self) -> Iterator[dict]:
         """Every job record of this run (finished, failed or skipped)."""
+        for _, rec in self._job_files():
+            rec.setdefault("run_id", self.run_id)
+            yield rec
+
+    def _job_files(self) -> Iterator[tuple[Path, Any]]:
+        """(path, parsed JSON) of every job file, in path order; files that do not parse are skipped."""
         base = self.root / "jobs"
         if not base.is_dir():
             return
@@ -370,8 +369,7 @@ class RunStore:
                 rec = read_json(p)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
-            rec.setdefault("run_id", self.run_id)
-            yield rec
+            yield p, rec
 
 
 def list_runs(results_dir: Path) -> list[RunStore]:
