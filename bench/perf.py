@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 from . import provenance, registry
-from .adapter import AdapterOptions, TranscriberAdapter
+from .adapter import AdapterOptions
 from .errors import BenchError
+from .latency import WARMUP, batch1_times, image_call
 from .metrics import pool
 from .store import atomic_write_json
 
@@ -28,16 +29,10 @@ def _images(ds, split: str, n: int):
     return [(ds.load_image(p), lang) for p, lang in zip(picked["path"], picked["lang"])]
 
 
-def measure(adapter, images: list, warmup: int = 5, batch: int = 64) -> dict:
-    """Median batch-1 latency (ms) and throughput (img/s) at ``batch``."""
-    call = adapter.transcribe if isinstance(adapter, TranscriberAdapter) else adapter.encode_images
-    for im, lang in images[:warmup]:
-        call([im], lang)
-    times = []
-    for im, lang in images:
-        t0 = time.perf_counter()
-        call([im], lang)
-        times.append((time.perf_counter() - t0) * 1000)
+def measure(adapter, images: list, warmup: int = WARMUP, batch: int = 64) -> dict:
+    """Median batch-1 latency (ms, ``bench.latency``: the same as ``bench run``) and throughput (img/s) at ``batch``."""
+    times = batch1_times(adapter, images, warmup)
+    call = image_call(adapter)
     by_lang: dict[str, list] = {}
     for im, lang in images:
         by_lang.setdefault(lang, []).append(im)

@@ -8,7 +8,7 @@ Layout of a run folder:
 A file is written to a temporary name (``.<name>.<random>.tmp``, never matched by the readers'
 globs) and renamed into place, so a crash never leaves a half-written file under a final name, and
 a job counts as finished only when its metrics exist. Adapter records are read-merge-written under
-a lock because the units of one adapter may run at once on a cluster (bench/executor_ray.py).
+a lock because the units of one adapter may run at once on a cluster (bench/executors/ray.py).
 
 Several processes may share a run folder (two `bench run`s at once, Ray workers): ``run.json`` is
 read-modified-written under a lock, so every invocation is recorded, and a unit of work is
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import BenchError, ResultsNotWritable
+from .records import AdapterRecord, JobRecord, RecordError
 
 DEFAULT_RESULTS_DIR = Path("results")
 _UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it)
@@ -265,6 +266,22 @@ class RunStore:
             atomic_write_json(path, merged)
         return merged
 
+    def read_adapter_record(self, adapter: str) -> AdapterRecord | None:
+        """The typed adapter record (RecordError naming the file when it is not one), or None."""
+        rec = self.read_adapter(adapter)
+        return None if rec is None else AdapterRecord.from_disk(rec, str(self.adapter_path(adapter)))
+
+    def update_adapter_record(self, record: AdapterRecord) -> None:
+        """Merge a typed adapter record into the stored one (see ``update_adapter``)."""
+        self.update_adapter(record.adapter, record.to_disk())
+
+    def iter_adapter_records(self) -> Iterator[AdapterRecord]:
+        """Every adapter record of this run, by file name."""
+        for p in sorted((self.root / "adapters").glob("*.json")):
+            rec = self.read_adapter_record(p.stem)
+            if rec is not None:
+                yield rec
+
     # jobs -----------------------------------------------------------------------------------
     def job_path(self, adapter: str, split: str, task: str) -> Path:
         check_name(adapter, "adapter name"), check_name(split, "split name"), check_name(task, "task")
@@ -294,6 +311,24 @@ class RunStore:
                                gzip.compress(lines.encode("utf-8"), mtime=0))
         atomic_write_json(p, record)
 
+    def read_job_record(self, adapter: str, split: str, task: str) -> JobRecord | None:
+        """The typed job record, or None when there is none or it cannot be read (never trusted)."""
+        rec = self.read_job(adapter, split, task)
+        try:
+            return None if rec is None else JobRecord.from_disk(rec)
+        except RecordError:
+            return None
+
+    def write_job_record(self, record: JobRecord, predictions: list[dict] | None = None) -> None:
+        """Write a typed job record (and its predictions) under its adapter, split and task."""
+        self.write_job(record.adapter, record.split, record.task, record.to_disk(), predictions)
+
+    def iter_job_records(self) -> Iterator[JobRecord]:
+        """Every job record of this run as typed records; a file that is not one raises
+        RecordError naming it (files that are not JSON at all are skipped, as by ``iter_jobs``)."""
+        for p, rec in self._job_files():
+            yield JobRecord.from_disk(rec, str(p))
+
     def write_embedding_sample(self, adapter: str, split: str, arrays: dict) -> None:
         """A small sample of embeddings (for the embedding map), beside the geometry job."""
         import io
@@ -320,6 +355,12 @@ class RunStore:
 
     def iter_jobs(self) -> Iterator[dict]:
         """Every job record of this run (finished, failed or skipped)."""
+        for _, rec in self._job_files():
+            rec.setdefault("run_id", self.run_id)
+            yield rec
+
+    def _job_files(self) -> Iterator[tuple[Path, Any]]:
+        """(path, parsed JSON) of every job file, in path order; files that do not parse are skipped."""
         base = self.root / "jobs"
         if not base.is_dir():
             return
@@ -328,8 +369,7 @@ class RunStore:
                 rec = read_json(p)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
-            rec.setdefault("run_id", self.run_id)
-            yield rec
+            yield p, rec
 
 
 def list_runs(results_dir: Path) -> list[RunStore]:

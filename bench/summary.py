@@ -3,31 +3,41 @@ images skipped and why; adapters that did not run, grouped by the fix they need.
 
 Why: a run over every registered adapter used to end with a 41-row table of reasons and said
 nothing about what was computed or reused; failures and skipped images were visible only in the job
-JSON. The summary is derived from the results store (the same records every executor writes) and
-a snapshot of the jobs that were already done when the invocation started.
+JSON. The summary is derived from the results store (the same typed records every executor writes)
+and a snapshot of the jobs that were already done when the invocation started; it needs the run's
+scope (each adapter's card and jobs), never the runner.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Collection
 
-if TYPE_CHECKING:
-    from .runner import Runner
+from .adapter import AdapterCard
+from .plan import BRIDGE_SUFFIX, Job
+from .records import JobRecord
+from .store import RunStore
 
 EXAMPLES = 3  # example paths per skip reason
 STATES = ("computed", "cached", "reused", "failed", "skipped", "unavailable", "not run")
 
 
-def snapshot(runner: "Runner") -> set[tuple[str, str, str]]:
-    """Jobs of this invocation already done in the store and not named in ``--redo``: they are reused."""
-    from . import registry
+@dataclass(frozen=True)
+class AdapterScope:
+    """One adapter of the invocation: its card and every job it has in the run."""
 
+    name: str
+    card: AdapterCard
+    jobs: list[Job]
+
+
+def snapshot(store: RunStore, scope: list[AdapterScope], redo: Collection[str]) -> set[tuple[str, str, str]]:
+    """Jobs of this invocation already done in the store and not named in ``--redo``: they are reused."""
     done = set()
-    for name in runner.adapter_names:
-        if name in runner.cfg.redo:
+    for adapter in scope:
+        if adapter.name in redo:
             continue
-        for job in runner.jobs_for(registry.get(name)):
-            if runner.store.is_done(job.name, job.split, job.key):
+        for job in adapter.jobs:
+            if store.is_done(job.name, job.split, job.key):
                 done.add((job.name, job.split, job.key))
     return done
 
@@ -37,8 +47,8 @@ class RunSummary:
     run_id: str
     root: str
     counts: dict[str, int] = field(default_factory=dict)  # job state -> jobs
-    failed: list[dict] = field(default_factory=list)  # failed job records
-    skipped_jobs: list[dict] = field(default_factory=list)  # job records skipped with a reason
+    failed: list[JobRecord] = field(default_factory=list)  # failed job records
+    skipped_jobs: list[JobRecord] = field(default_factory=list)  # job records skipped with a reason
     skipped_images: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths (distinct per split)
     not_run: dict[str, list[str]] = field(default_factory=dict)  # fix -> adapters
     jobs_per: dict[tuple[str, str], int] = field(default_factory=dict)  # (adapter, split) -> jobs in scope
@@ -60,7 +70,7 @@ class RunSummary:
                        "(rerun the same command to retry only those):")
             out += [f"  {line}" for line in _failure_lines(self.failed, self.jobs_per)]
         for rec in self.skipped_jobs:
-            out.append(f"skipped job {rec['adapter']} {rec['split']} {rec['task']}: {rec.get('reason', '?')}")
+            out.append(f"skipped job {rec.adapter} {rec.split} {rec.task}: {'?' if rec.reason is None else rec.reason}")
         if self.skipped_images:
             n = sum(len(v) for v in self.skipped_images.values())
             out.append(f"skipped images: {n} (left out of every task that lists them):")
@@ -84,16 +94,14 @@ def _first_line(text: str | None) -> str:
     return text.splitlines()[0] if text else "?"
 
 
-def _failure_lines(failed: list[dict], jobs_per: dict[tuple[str, str], int]) -> list[str]:
+def _failure_lines(failed: list[JobRecord], jobs_per: dict[tuple[str, str], int]) -> list[str]:
     """One line per adapter, split and cause: how many jobs, which (all, or their task keys)."""
-    from .runner import BRIDGE_SUFFIX
-
     groups: dict[tuple[str, str, str, int], list[str]] = {}
     for rec in failed:
-        adapter = rec["adapter"].removesuffix(BRIDGE_SUFFIX)
-        task = rec["task"] + (BRIDGE_SUFFIX if rec["adapter"].endswith(BRIDGE_SUFFIX) else "")
-        groups.setdefault((adapter, rec["split"], _first_line(rec.get("reason")), rec.get("attempts", 1)),
-                          []).append(task)
+        adapter = rec.adapter.removesuffix(BRIDGE_SUFFIX)
+        task = rec.task + (BRIDGE_SUFFIX if rec.adapter.endswith(BRIDGE_SUFFIX) else "")
+        attempts = 1 if rec.attempts is None else rec.attempts
+        groups.setdefault((adapter, rec.split, _first_line(rec.reason), attempts), []).append(task)
     lines = []
     for (adapter, split, reason, attempts), tasks in groups.items():
         if len(tasks) == jobs_per.get((adapter, split)):
@@ -119,23 +127,21 @@ def fix_of(reason: str, card=None) -> str:
     return fix
 
 
-def collect(runner: "Runner", reused: set[tuple[str, str, str]]) -> RunSummary:
+def collect(store: RunStore, scope: list[AdapterScope], reused: set[tuple[str, str, str]]) -> RunSummary:
     """Read this invocation's jobs back from the store and sort them by what happened to them."""
-    from . import registry
-
-    summ = RunSummary(runner.run_id, str(runner.store.root), {s: 0 for s in STATES})
+    summ = RunSummary(store.run_id, str(store.root), {s: 0 for s in STATES})
     images: dict[str, set[tuple[str, str]]] = {}
-    for name in runner.adapter_names:
-        cls = registry.get(name)
+    for adapter in scope:
+        name = adapter.name
         unavailable = False
-        for job in runner.jobs_for(cls):
+        for job in adapter.jobs:
             summ.jobs_per[(name, job.split)] = summ.jobs_per.get((name, job.split), 0) + 1
-            rec = runner.store.read_job(job.name, job.split, job.key) or {}
-            status = rec.get("status")
+            rec = store.read_job_record(job.name, job.split, job.key)
+            status = rec.status if rec is not None else None
             if (job.name, job.split, job.key) in reused and status == "done":
                 state = "reused"
             elif status == "done":
-                computed = (rec.get("image_outputs") or {}).get("computed")
+                computed = (rec.image_outputs or {}).get("computed")
                 state = "cached" if computed == 0 else "computed"
             elif status in ("failed", "skipped", "unavailable"):
                 state = status
@@ -148,11 +154,12 @@ def collect(runner: "Runner", reused: set[tuple[str, str, str]]) -> RunSummary:
                 summ.skipped_jobs.append(rec)
             elif state == "unavailable":
                 unavailable = True
-            for s in rec.get("skipped") or ():
+            for s in (rec.skipped if rec is not None else None) or ():
                 images.setdefault(s.get("reason") or "?", set()).add((job.split, s.get("path") or s.get("id")))
         if unavailable:
-            rec = runner.store.read_adapter(name) or {}
-            summ.not_run.setdefault(fix_of(rec.get("reason", ""), cls.card), []).append(name)
+            stored = store.read_adapter_record(name)
+            reason = stored.reason if stored is not None and stored.reason is not None else ""
+            summ.not_run.setdefault(fix_of(reason, adapter.card), []).append(name)
     summ.counts = {k: v for k, v in summ.counts.items() if v}
     summ.skipped_images = {r: [path for _, path in sorted(v)] for r, v in images.items()}
     return summ

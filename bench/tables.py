@@ -16,7 +16,7 @@ import pandas as pd
 
 from .adapter import FAMILY_GROUPS
 from .metrics import LEGACY_TIES, pool
-from .store import RunStore, list_runs
+from .store import list_runs
 
 METRIC_COLS = ("acc@1", "acc@3", "acc@5", "mrr", "nes")
 SPLIT_LABELS = {"id": "In-Domain", "ood": "Out-of-Domain"}
@@ -44,13 +44,13 @@ def collect(results_dir: Path, run_ids: Iterable[str] | None = None, dataset: st
         ds_name = man.get("identity", {}).get("dataset")
         if dataset and ds_name != dataset:
             continue
-        for rec in run.iter_jobs():
-            rec["dataset"] = ds_name
-            jobs.append(rec)
-        for p in sorted((run.root / "adapters").glob("*.json")):
-            rec = RunStore(run.root).read_adapter(p.stem) or {}
-            rec["run_id"] = run.run_id
-            adapters.append(rec)
+        for job in run.iter_job_records():  # typed: a record that is not one fails here, naming its file
+            row = job.to_disk()
+            row.setdefault("run_id", run.run_id)
+            row["dataset"] = ds_name
+            jobs.append(row)
+        for rec in run.iter_adapter_records():
+            adapters.append({**rec.to_disk(), "run_id": run.run_id})
     jdf = pd.DataFrame(jobs)
     if not jdf.empty:
         ties = jdf["ties"] if "ties" in jdf.columns else pd.Series(None, index=jdf.index, dtype=object)

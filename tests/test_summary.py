@@ -84,12 +84,14 @@ def test_bad_worker_count_is_one_line(value, tmp_path, rendered_dataset, with_pl
 
 
 def test_failures_are_one_line_per_adapter_and_cause():
+    from bench.records import JobRecord
     from bench.summary import _failure_lines
 
     recs = [{"adapter": "eng", "split": "ood", "task": t, "reason": "ValueError: no zh pack\ntraceback..."}
             for t in ("within-zh", "cross-zh-en")]
     recs.append({"adapter": "eng+lexicon", "split": "ood", "task": "cross-zh-en", "reason": "ValueError: no zh pack"})
     recs.append({"adapter": "eng", "split": "id", "task": "within-en", "reason": "killed", "attempts": 2})
+    recs = [JobRecord.from_disk({**r, "status": "failed"}) for r in recs]  # as the summary reads them back
     assert _failure_lines(recs, {("eng", "ood"): 15, ("eng", "id"): 1}) == [
         "eng ood: 3 job(s) (within-zh, cross-zh-en, cross-zh-en+lexicon): ValueError: no zh pack (attempts: 1)",
         "eng id: 1 job(s) (all its jobs): killed (attempts: 2)"]

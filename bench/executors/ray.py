@@ -1,10 +1,11 @@
 """The Ray executor: a run's units of work as Ray tasks; Ray schedules, retries and isolates them.
 
-A unit (``bench.runner.Unit``) is one adapter's jobs for one split and query language; the split's
+A unit (``bench.plan.Unit``) is one adapter's jobs for one split and query language; the split's
 geometry step is a unit of its own, submitted once that adapter's language units of the split
 have ended (it reads their cached image outputs). Each task asks for the adapter card's resources
 (``num_gpus=card.gpu`` when ``--device`` is CUDA, ``memory=card.memory_gb`` GiB, ``--threads``
-CPUs), builds a Runner from the run's RunConfig and runs the unit with the local executor's code,
+CPUs), opens the run from its RunConfig (``RunContext.open``) and runs the unit with the local
+executor's code (``bench.adapter_run``),
 so it writes the same files and the run resumes the same way under either executor.
 
 Faults: a unit that raises records its failure and re-raises, a worker that dies (killed, out of
@@ -25,9 +26,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import registry
-from .errors import BenchError
-from .runner import RunConfig, Runner, Unit, log
+from .. import registry
+from ..adapter_run import AdapterRun
+from ..context import RunContext, log
+from ..errors import BenchError
+from ..plan import RunConfig, Unit
+from ..recorder import fail_unit
 
 POLL_S = 1.0  # how often the driver wakes up from ray.wait (Ctrl-C stays responsive)
 LOCAL_OBJECT_STORE = 100 * 2**20  # units return a few bytes; results go to the store on disk
@@ -42,21 +46,26 @@ class UnitFailed(Exception):
 # inside a Ray worker
 def run_unit_task(cfg: RunConfig, unit: Unit, latency: bool, timeout: float | None) -> str:
     """The Ray task body: the local executor's code for one unit, under an optional deadline."""
-    runner = Runner(cfg)
-    reason = _run_with_deadline(runner, unit, latency, timeout)
+    ctx = RunContext.open(cfg)
+    reason = _run_with_deadline(ctx, unit, latency, timeout)
     if reason is not None:
         raise UnitFailed(reason)
     return str(unit)
 
 
-def _run_with_deadline(runner: Runner, unit: Unit, latency: bool, timeout: float | None) -> str | None:
+def _run_unit(ctx: RunContext, unit: Unit, latency: bool = False) -> str | None:
+    """One unit with the local executor's code; the failure reason, or None."""
+    return AdapterRun(ctx, unit.adapter, unit, latency).run()
+
+
+def _run_with_deadline(ctx: RunContext, unit: Unit, latency: bool, timeout: float | None) -> str | None:
     if not timeout:
-        return runner.run_unit(unit, latency)
+        return _run_unit(ctx, unit, latency)
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["reason"] = runner.run_unit(unit, latency)
+            box["reason"] = _run_unit(ctx, unit, latency)
         except BaseException as exc:  # noqa: BLE001 - handed to the task's thread below
             box["error"] = exc
 
@@ -65,7 +74,7 @@ def _run_with_deadline(runner: Runner, unit: Unit, latency: bool, timeout: float
     worker.join(timeout)
     if worker.is_alive():  # the worker process exits after this task (max_calls=1), ending the thread
         reason = f"timeout: {unit} ran longer than {timeout:g} s"
-        runner.fail_unit(unit, reason)
+        fail_unit(ctx, unit, reason)
         return reason
     if "error" in box:
         raise box["error"]
@@ -83,14 +92,24 @@ def require_ray():
     return ray
 
 
-def run_on_ray(runner: Runner) -> None:
+class RayExecutor:
     """Submit every unfinished unit of the run, wait for all, record the ones that failed for good."""
-    ray = require_ray()
-    _init(ray, runner.cfg)
-    try:
-        _drive(ray, runner)
-    finally:
-        ray.shutdown()
+
+    name = "ray"
+
+    def check(self) -> None:
+        require_ray()
+
+    def invocation_fields(self) -> dict[str, Any]:
+        return {"executor": "ray"}
+
+    def run(self, ctx: RunContext) -> None:
+        ray = require_ray()
+        _init(ray, ctx.cfg)
+        try:
+            _drive(ray, ctx)
+        finally:
+            ray.shutdown()
 
 
 def _init(ray, cfg: RunConfig) -> None:
@@ -110,17 +129,17 @@ def _init(ray, cfg: RunConfig) -> None:
     log(f"ray: started a local cluster with {cpus} CPUs")
 
 
-def worker_config(runner: Runner, adapter: str) -> RunConfig:
+def worker_config(ctx: RunContext, adapter: str) -> RunConfig:
     """The run's config as a worker sees it: absolute paths, this run's id, no progress bars, one
     encoding process (Ray schedules the cores), and plain "cuda" for a unit given a GPU (Ray sets
     CUDA_VISIBLE_DEVICES to the GPU it assigned)."""
-    cfg = runner.cfg
+    cfg = ctx.cfg
     cache = cfg.cache_dir or os.environ.get("XSB_CACHE_DIR")
     gpu = unit_resources(registry.get(adapter).card, cfg)["num_gpus"]
     return dataclasses.replace(
-        cfg, adapters=adapter, run_id=runner.run_id, progress=False, executor="local", workers=1,
+        cfg, adapters=adapter, run_id=ctx.run_id, progress=False, executor="local", workers=1,
         device="cuda" if gpu else cfg.device,
-        dataset=str(runner.ds.root) if cfg.dataset else None,  # the built-in one: each node's cache
+        dataset=str(ctx.ds.root) if cfg.dataset else None,  # the built-in one: each node's cache
         results_dir=str(Path(cfg.results_dir).resolve()),
         cache_dir=str(Path(cache).resolve()) if cache else None)
 
@@ -137,8 +156,8 @@ def _fits_a_node(ray, res: dict[str, Any]) -> bool:
     return any(all(node.get(k, 0) >= v for k, v in need.items() if v) for node in nodes)
 
 
-def _drive(ray, runner: Runner) -> None:
-    cfg = runner.cfg
+def _drive(ray, ctx: RunContext) -> None:
+    cfg = ctx.cfg
     reusable = ray.remote(retry_exceptions=True)(run_unit_task)
     fresh = ray.remote(retry_exceptions=True, max_calls=1)(run_unit_task)  # ends threads that overran
     inflight: dict[Any, Unit] = {}
@@ -151,18 +170,19 @@ def _drive(ray, runner: Runner) -> None:
         cls = registry.get(unit.adapter)
         res = unit_resources(cls.card, cfg)
         if not _fits_a_node(ray, res):
-            _not_schedulable(runner, unit, res)
+            _not_schedulable(ctx, unit, res)
             return
         timeout = cfg.job_timeout or cls.card.timeout_s
         ref = (fresh if timeout else reusable).options(**res, max_retries=cfg.max_retries, name=f"xsb {unit}").remote(
-            worker_config(runner, unit.adapter), unit, latency, timeout)
+            worker_config(ctx, unit.adapter), unit, latency, timeout)
         inflight[ref] = unit
 
-    for name in runner.adapter_names:
-        units = runner.units_for(name)
+    for name in ctx.plan.adapter_names:
+        units = ctx.units_for(name)
         if not units:
             log(f"{name}: all jobs already done, skipped")
-        latency = "latency_ms" not in (runner.store.read_adapter(name) or {})  # measured by one unit
+        stored = ctx.store.read_adapter_record(name)
+        latency = stored is None or stored.latency_ms is None  # measured by one unit
         for unit in units:
             if unit.lang is None and languages_running(name, unit.split):
                 geometry[(name, unit.split)] = unit
@@ -181,7 +201,7 @@ def _drive(ray, runner: Runner) -> None:
                 else:
                     attempts = cfg.max_retries + 1
                     log(f"ray: {unit}: failed after {attempts} attempt(s): {cause.splitlines()[0]}")
-                    runner.fail_unit(unit, cause, attempts)
+                    fail_unit(ctx, unit, cause, attempts)
                 key = (unit.adapter, unit.split)
                 if key in geometry and not languages_running(*key):
                     submit(geometry.pop(key))
@@ -191,17 +211,17 @@ def _drive(ray, runner: Runner) -> None:
         raise
 
 
-def _not_schedulable(runner: Runner, unit: Unit, res: dict[str, Any]) -> None:
+def _not_schedulable(ctx: RunContext, unit: Unit, res: dict[str, Any]) -> None:
     """No node can ever run this unit: record why instead of waiting forever (an adapter that is
     unavailable here is recorded as such, through the local code, which loads nothing then)."""
     cls = registry.get(unit.adapter)
-    if not cls.availability(runner._options(unit.adapter)).ok:
-        runner.run_unit(unit)
+    if not cls.availability(ctx.cfg.adapter_options(unit.adapter)).ok:
+        _run_unit(ctx, unit)
         return
     need = f"{res['num_cpus']} CPU, {res['num_gpus']:g} GPU, {res['memory'] / 2**30:.1f} GiB memory"
     reason = f"no node of the Ray cluster has the resources the card asks for ({need})"
     log(f"ray: {unit}: {reason}")
-    runner.fail_unit(unit, reason, attempts=0)
+    fail_unit(ctx, unit, reason, attempts=0)
 
 
 def _failure(ray, ref) -> str | None:
