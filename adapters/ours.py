@@ -13,9 +13,10 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from bench.adapter import AdapterCard, EmbeddingAdapter, l2_normalize
+from bench.adapter import AdapterCard, EmbeddingAdapter
 from bench.availability import Availability
 from bench.registry import register
+from bench.vectors import l2_normalize
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "ours" / "checkpoints"
 CITATION = ("Language-Agnostic Visual Embeddings for Cross-Script Handwriting Retrieval "

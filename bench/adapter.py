@@ -233,8 +233,3 @@ class EmbeddingAdapter(Adapter):
         """The embedding part of the image outputs (for geometry and maps): all of it by default."""
         return image_outputs
 
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Row-wise L2 normalization in float32."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import tables
 from .store import RunStore
+from .vectors import l2_normalize
 
 FIGURES_DIR = "figures"
 LANG_COLOURS = {"en": "#1f77b4", "zh": "#d62728", "es": "#2ca02c"}
@@ -222,8 +223,7 @@ def figure3(within: pd.DataFrame, reported: pd.DataFrame, split: str, out_dir: P
 # Figure 4 ------------------------------------------------------------------------------------------
 def project_2d(emb: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
     """2-D coordinates of unit-normalized embeddings: UMAP (cosine) if installed, else PCA."""
-    x = np.asarray(emb, dtype=np.float64)
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x = l2_normalize(emb, np.float64)
     try:
         import umap  # type: ignore[import-not-found]
 

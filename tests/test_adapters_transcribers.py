@@ -84,7 +84,7 @@ def test_tiny_native_model_runs_through_bench(name, tiny_dataset, tmp_path):
 def test_model_source_prefers_model_path_then_cache(tmp_path, monkeypatch):
     import huggingface_hub.constants as hc
 
-    from adapters._hf import model_source
+    from adapters._hf_load import model_source
     from adapters.trocr import TrOCRAdapter
 
     src, kw = model_source(TrOCRAdapter(AdapterOptions(model_path=tmp_path)))
@@ -97,7 +97,7 @@ def test_model_source_prefers_model_path_then_cache(tmp_path, monkeypatch):
 
 
 def test_remote_code_only_when_allowed(no_weights):
-    from adapters._hf import model_source
+    from adapters._hf_load import model_source
     from adapters.vllms import Phi35VisionAdapter
 
     assert "trust_remote_code" not in model_source(Phi35VisionAdapter(AdapterOptions()))[1]
