@@ -112,16 +112,24 @@ class _OursBase(EmbeddingAdapter):
         return f"{self.card.name}@{self._stamp}:{self.onnx_file or 'torch'}"
 
 
-def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: str | None = None) -> AdapterCard:
+# `bench perf ours`: the ONNX fp32 export (the baseline of the ratios), its int8 quantization, and torch.
+PERF_VARIANTS = ("ours-onnx", "ours-int8", "ours")
+
+
+def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: str | None = None,
+          variant_of: str | None = "ours", perf_variants: tuple[str, ...] = ()) -> AdapterCard:
+    """A card of our model or one of its variants: featured (figures star it) and variant of ``ours``."""
     return AdapterCard(name=name, row_name=row, family="ours", source="this repository", citation=CITATION,
                        model_id=f"ours/checkpoints/{folder or name}", license="Apache-2.0", languages=("en", "zh", "es"),
                        extra="ours", params_note="image tower only (the anchor table replaces the text tower "
-                       "at inference, as the paper counts it)", params_m=params, notes=notes)
+                       "at inference, as the paper counts it)", params_m=params, notes=notes, featured=True,
+                       variant_of=variant_of, perf_variants=perf_variants)
 
 
 @register
 class Ours(_OursBase):
-    card = _card("ours", "Ours", "Stage 1 (synthetic pre-training) + stage 2 (fine-tuning); torch.")
+    card = _card("ours", "Ours", "Stage 1 (synthetic pre-training) + stage 2 (fine-tuning); torch.",
+                 variant_of=None, perf_variants=PERF_VARIANTS)
     checkpoint = "ours"
 
 

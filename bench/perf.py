@@ -76,8 +76,8 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
     provenance.set_threads(args.threads)
     names = registry.resolve(args.adapters)
-    if args.adapters == "ours":
-        names = [n for n in ("ours-onnx", "ours-int8", "ours") if n in registry.all_adapters()]
+    if len(names) == 1 and registry.get(names[0]).card.perf_variants:  # e.g. `bench perf ours`
+        names = [n for n in registry.get(names[0]).card.perf_variants if n in registry.all_adapters()]
     names += [n for n in (args.against or "").split(",") if n and n not in names]
     if args.workers_compare is not None:
         from .perf_workers import compare
