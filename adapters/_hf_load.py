@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bench.availability import download_allowed, hf_local_snapshot, model_weight_kwargs
+from bench.availability import Availability, check_hf_weights, download_allowed, hf_local_snapshot, model_weight_kwargs
 
 if TYPE_CHECKING:
-    from bench.adapter import Adapter
+    from bench.adapter import Adapter, AdapterOptions
 
 HF_MODULES = ("torch", "transformers")
 # The band of transformers the pinned remote code of MM-Embed, DeepSeek-OCR, Phi-3.5-Vision and
@@ -54,6 +54,17 @@ def model_source(adapter: "Adapter", model_id: str | None = None, revision: str 
         if snap is not None:
             return str(snap), kwargs
     return model_id, {**kwargs, "revision": revision}
+
+
+def check_weights_with(cls: type["Adapter"], options: "AdapterOptions", model_id: str,
+                       revision: str | None) -> Availability:
+    """``check_weights`` of an adapter that loads a second model beside its card's: the card's
+    weights, then (unless ``--model-path`` holds both) the second model's in the cache."""
+    for mid, rev in ((cls.card.model_id, cls.card.revision), (model_id, revision)):
+        status = check_hf_weights(cls.card.name, mid, rev, options)
+        if not status.ok or options.model_path is not None:
+            return status
+    return status
 
 
 def dtype_kwarg(dtype) -> dict[str, Any]:

@@ -11,11 +11,11 @@ may fail to load, and the run then records the error for this adapter and goes o
 from __future__ import annotations
 
 from bench.adapter import AdapterCard
-from bench.availability import Availability, check_hf_weights
+from bench.availability import Availability
 from bench.registry import register
 
 from ._hf_embed import HFEmbeddingAdapter
-from ._hf_load import REMOTE_CODE_TRANSFORMERS, load_weights
+from ._hf_load import REMOTE_CODE_TRANSFORMERS, check_weights_with, load_weights
 from ._torch import count_parameters
 
 IMAGE_QUERY_INSTRUCTION = "Find an image caption describing the following everyday image."
@@ -62,13 +62,8 @@ class MMEmbedAdapter(HFEmbeddingAdapter):
     max_length = 512
 
     @classmethod
-    def availability(cls, options=None) -> Availability:
-        status = super().availability(options)
-        if not status.ok or (options and options.model_path):
-            return status
-        from bench.adapter import AdapterOptions
-
-        return check_hf_weights(cls.card.name, RETRIEVER_ID, None, options or AdapterOptions())
+    def check_weights(cls, options) -> Availability:
+        return check_weights_with(cls, options, RETRIEVER_ID, None)
 
     def load(self) -> None:
         self.model = self.place(load_weights(self, "AutoModel"))

@@ -12,11 +12,11 @@ whole adapter needs ``--trust-remote-code``; both repositories are pinned.
 from __future__ import annotations
 
 from bench.adapter import AdapterCard
-from bench.availability import Availability, check_hf_weights
+from bench.availability import Availability
 from bench.registry import register
 
 from ._hf_embed import HFEmbeddingAdapter, mean_pool
-from ._hf_load import load_processor, load_weights, model_source
+from ._hf_load import check_weights_with, load_processor, load_weights, model_source
 from ._torch import count_parameters, to_device
 
 QUERY_PREFIX = "search_query: "
@@ -65,13 +65,8 @@ class NomicEmbedVisionAdapter(HFEmbeddingAdapter):
     requires_modules = ("einops",)  # imported by Nomic's remote modeling code
 
     @classmethod
-    def availability(cls, options=None) -> Availability:
-        status = super().availability(options)
-        if not status.ok or (options and options.model_path):
-            return status
-        from bench.adapter import AdapterOptions
-
-        return check_hf_weights(cls.card.name, TEXT_MODEL_ID, TEXT_REVISION, options or AdapterOptions())
+    def check_weights(cls, options) -> Availability:
+        return check_weights_with(cls, options, TEXT_MODEL_ID, TEXT_REVISION)
 
     def load(self) -> None:
         vision = model_source(self, subfolder="vision")

@@ -139,22 +139,25 @@ class OursNoFineTuning(_OursBase):
     checkpoint = "ours-no-ft"
 
 
+class _OursOnnx(_OursBase):
+    """The 'ours' checkpoint's image tower exported to ONNX, run on onnxruntime."""
+
+    checkpoint = "ours"
+    requires_modules = ("torch", "safetensors", "onnxruntime")
+
+
 @register
-class OursInt8(_OursBase):
+class OursInt8(_OursOnnx):
     card = _card("ours-int8", "Ours (int8, ONNX)", "The 'ours' checkpoint as a statically quantized int8 "
                  "ONNX model on onnxruntime (Figure 5 stand-in).", folder="ours/image_int8.onnx")
-    checkpoint = "ours"
     onnx_file = "image_int8.onnx"
-    requires_modules = ("torch", "safetensors", "onnxruntime")
 
 
 @register
-class OursOnnx(_OursBase):
+class OursOnnx(_OursOnnx):
     card = _card("ours-onnx", "Ours (fp32, ONNX)", "The 'ours' checkpoint exported to fp32 ONNX, on onnxruntime "
                  "(the fp32 side of the int8 comparison).", folder="ours/image_fp32.onnx")
-    checkpoint = "ours"
     onnx_file = "image_fp32.onnx"
-    requires_modules = ("torch", "safetensors", "onnxruntime")
 
 
 @register
@@ -221,6 +224,3 @@ class OursRead(_OursBase):
 
         return {**super().run_notes(), "ctc_head_parameters": count_parameters(self.model.ctc),
                 "fusion_weight": self.weight, "top_k_per_column": self.top_k}
-
-    def cache_key(self) -> str:
-        return f"{super().cache_key()}:read-k{self.top_k}"

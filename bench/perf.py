@@ -76,8 +76,9 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
     provenance.set_threads(args.threads)
     names = registry.resolve(args.adapters)
-    if len(names) == 1 and registry.get(names[0]).card.perf_variants:  # e.g. `bench perf ours`
-        names = [n for n in registry.get(names[0]).card.perf_variants if n in registry.all_adapters()]
+    lead = registry.get(names[0]).card if len(names) == 1 else None
+    if lead is not None and lead.perf_variants:  # one adapter whose card lists variants: `bench perf ours`
+        names = [n for n in lead.perf_variants if n in registry.all_adapters()]
     names += [n for n in (args.against or "").split(",") if n and n not in names]
     if args.workers_compare is not None:
         from .perf_workers import compare
