@@ -93,3 +93,13 @@ def test_adapter_class_is_importable_without_loading(name):
     adapter = cls(AdapterOptions())
     assert isinstance(adapter, Adapter) and not adapter._loaded
     assert adapter.batch_size == cls.default_batch_size
+
+
+def test_bench_perf_reads_its_comparison_from_the_card():
+    from bench.perf import selected_adapters
+
+    lead = next(n for n in ADAPTERS if registry.get(n).card.perf_variants)
+    assert selected_adapters(lead) == list(registry.get(lead).card.perf_variants)
+    assert selected_adapters("ours") == ["ours-onnx", "ours-int8", "ours"]  # `bench perf ours`, as before
+    assert selected_adapters("ours", "rapidocr,tesseract") == ["ours-onnx", "ours-int8", "ours", "rapidocr", "tesseract"]
+    assert selected_adapters("ours,rapidocr") == ["ours", "rapidocr"]  # a list is taken as it is
