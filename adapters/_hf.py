@@ -1,110 +1,22 @@
-"""Shared loading code for the adapters built on Hugging Face ``transformers``.
+"""Bases of the transcribers built on Hugging Face ``transformers``: model and processor held,
+counted and freed, and the chat-template transcriber the vision LLMs share.
 
-Where the weights come from (``--model-path``, else the local HF cache at the card's revision, and the
-network only when the user allows it), which device and dtype, remote code only when both the card
-needs it and the user allowed it, and parameter counts from the loaded model. Heavy imports happen
-inside the functions, so importing this module stays cheap.
+Where the weights come from is ``adapters._hf_load`` (the one loading path, shared with the
+embedders). Heavy imports happen inside the functions, so importing this module stays cheap.
 """
 from __future__ import annotations
 
-import gc
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from bench.adapter import TranscriberAdapter
-from bench.availability import download_allowed, hf_local_snapshot, model_weight_kwargs
 
-if TYPE_CHECKING:
-    from bench.adapter import Adapter
-
-HF_MODULES = ("torch", "transformers")
-# The band of transformers the pinned remote code of MM-Embed, DeepSeek-OCR, Phi-3.5-Vision and
-# MiniCPM-o was written for (their cards name 4.42-4.46); later releases renamed the cache and
-# generation internals that code calls. Their extras pin transformers 4.46.3 (DeepSeek-OCR's own pin).
-REMOTE_CODE_TRANSFORMERS = "transformers<4.47"
+from ._hf_load import HF_MODULES, load_processor, load_weights
+from ._torch import count_parameters, release, to_device
 
 
-def model_source(adapter: "Adapter") -> tuple[str, dict[str, Any]]:
-    """(path or id, from_pretrained kwargs) for an adapter's model.
-
-    ``--model-path`` wins. Otherwise, offline, load the cached snapshot folder directly (the pinned
-    revision when cached, else whichever one is); with downloads allowed, the id at the revision.
-    """
-    card, opts = adapter.card, adapter.options
-    kwargs: dict[str, Any] = {}
-    if card.trust_remote_code and opts.trust_remote_code:
-        kwargs["trust_remote_code"] = True
-    if opts.model_path is not None:
-        return str(opts.model_path), {**kwargs, "local_files_only": True}
-    assert card.model_id, f"{card.name} has no model_id"
-    if not download_allowed(opts):
-        snap = hf_local_snapshot(card.model_id, card.revision)
-        if snap is not None:
-            return str(snap), {**kwargs, "local_files_only": True}
-        return card.model_id, {**kwargs, "local_files_only": True, "revision": card.revision}
-    return card.model_id, {**kwargs, "revision": card.revision}
-
-
-def load_model(adapter: "Adapter", class_name: str, **extra: Any):
-    """``transformers.<class_name>.from_pretrained`` on the user's device and dtype, in eval mode."""
-    import transformers
-
-    from ._hf_embed import dtype_kwarg
-
-    src, kwargs = model_source(adapter)
-    cls = getattr(transformers, class_name)
-    model = cls.from_pretrained(src, **dtype_kwarg(adapter.options.torch_dtype()), **kwargs,
-                                 **{**model_weight_kwargs(), **extra})
-    return model.to(adapter.options.device).eval()
-
-
-def load_processor(adapter: "Adapter", class_name: str = "AutoProcessor", **extra: Any):
-    import transformers
-
-    src, kwargs = model_source(adapter)
-    return getattr(transformers, class_name).from_pretrained(src, **kwargs, **extra)
-
-
-def count_parameters(model: Any) -> int | None:
-    """All parameters of a loaded torch model (tied weights counted once)."""
-    if model is None:
-        return None
-    if hasattr(model, "num_parameters"):
-        return int(model.num_parameters())
-    seen, total = set(), 0
-    for p in model.parameters():
-        if id(p) not in seen:
-            seen.add(id(p))
-            total += p.numel()
-    return int(total)
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), max(1, size)):
-        yield items[i:i + size]
-
-
-def release(device: str) -> None:
-    """Give memory back after a model is dropped (CUDA caches otherwise keep it)."""
-    gc.collect()
-    if str(device).startswith("cuda"):
-        import torch
-
-        torch.cuda.empty_cache()
-
-
-def to_device(batch: Any, adapter: "Adapter") -> Any:
-    """Move a processor's output to the device, casting floating tensors (pixels) to the dtype."""
-    import torch
-
-    dtype = adapter.options.torch_dtype()
-    out = {}
-    for k, v in dict(batch).items():
-        if isinstance(v, torch.Tensor):
-            v = v.to(adapter.options.device)
-            if v.is_floating_point():
-                v = v.to(dtype)
-        out[k] = v
-    return out
+def load_model(adapter: TranscriberAdapter, class_name: str, **extra: Any):
+    """A transcriber's model (``_hf_load.load_weights``) on the user's device, in eval mode."""
+    return load_weights(adapter, class_name, **extra).to(adapter.options.device).eval()
 
 
 class HFTranscriber(TranscriberAdapter):

@@ -1,9 +1,9 @@
-"""Shared pieces of the Hugging Face embedding adapters: where weights come from, pooling, counting.
+"""Bases of the Hugging Face embedding adapters: batching, pooling, and the two usual model shapes.
 
-Every embedding baseline loads from ``--model-path NAME=DIR`` or the local Hugging Face cache at its
-pinned revision (downloads only when allowed), runs in ``torch.inference_mode`` on the chosen device and
-dtype, and hands the harness float32 L2-normalized rows. Pooling functions are plain functions so
-the tests can check them without a model. Heavy imports stay inside functions.
+Every embedding baseline loads through ``adapters._hf_load`` (the one loading path, shared with the
+transcribers), runs in ``torch.inference_mode`` on the chosen device and dtype, and hands the harness
+float32 L2-normalized rows. Pooling functions are plain functions so the tests can check them
+without a model. Heavy imports stay inside functions.
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bench.cache import folder_identity  # noqa: F401  (re-exported for adapters)
-from bench.adapter import EmbeddingAdapter, l2_normalize
-from bench.availability import download_allowed, model_weight_kwargs
+from bench.adapter import EmbeddingAdapter
+from bench.vectors import l2_normalize
 
+from ._hf_load import load_processor, load_weights
+from ._torch import count_parameters, to_device
 
 
 def last_token_pool(hidden, attention_mask):
@@ -48,20 +49,6 @@ def to_unit_rows(t) -> np.ndarray:
     return l2_normalize(t.detach().float().cpu().numpy())
 
 
-def count_parameters(module, exclude_prefixes: Sequence[str] = ()) -> int:
-    """Unique parameters (tied weights once), skipping submodules named by ``exclude_prefixes``."""
-    seen: set[int] = set()
-    total = 0
-    for name, p in module.named_parameters(remove_duplicate=False):
-        if any(name == pre or name.startswith(pre + ".") for pre in exclude_prefixes):
-            continue
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        total += p.numel()
-    return int(total)
-
-
 def pooled(output) -> Any:
     """``get_image_features``/``get_text_features`` return a tensor (transformers 4) or an output
     object whose ``pooler_output`` is the projected embedding (transformers 5)."""
@@ -69,28 +56,10 @@ def pooled(output) -> Any:
 
 
 class HFEmbeddingAdapter(EmbeddingAdapter):
-    """Base of the Hugging Face embedding adapters: source resolution, cache key, batching."""
+    """Base of the Hugging Face embedding adapters: device and dtype, batching, unit rows."""
 
     default_batch_size = 16
 
-    # -- where the weights come from ------------------------------------------------------------
-    def source(self) -> str:
-        """``--model-path`` folder if given, else the hub id (resolved in the local cache)."""
-        return str(self.options.model_path) if self.options.model_path else str(self.card.model_id)
-
-    def hub_kwargs(self, revision: str | None = None, remote_code: bool | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``from_pretrained``: pinned revision, offline unless allowed."""
-        kw: dict[str, Any] = {"local_files_only": not download_allowed(self.options)}
-        if not self.options.model_path:
-            rev = revision if revision is not None else self.card.revision
-            if rev:
-                kw["revision"] = rev
-        trust = self.card.trust_remote_code if remote_code is None else remote_code
-        if trust:
-            kw["trust_remote_code"] = True
-        return kw
-
-    # -- devices ---------------------------------------------------------------------------------
     @property
     def device(self) -> str:
         return str(self.options.device)
@@ -101,19 +70,6 @@ class HFEmbeddingAdapter(EmbeddingAdapter):
     def place(self, model):
         """Move to device/dtype, eval mode."""
         return model.to(device=self.device, dtype=self.dtype()).eval()
-
-    def to_device(self, batch: dict) -> dict:
-        """Tensors to the device; floating tensors (pixels) to the model dtype."""
-        import torch
-
-        out = {}
-        for k, v in batch.items():
-            if isinstance(v, torch.Tensor):
-                v = v.to(self.device)
-                if v.is_floating_point():
-                    v = v.to(self.dtype())
-            out[k] = v
-        return out
 
     def _run(self, fn: Callable[[list], Any], items: Sequence[Any]) -> np.ndarray:
         """``fn`` on batches of ``items`` under no_grad; float32 unit rows."""
@@ -149,16 +105,6 @@ class HFEmbeddingAdapter(EmbeddingAdapter):
         self._loaded = False
 
 
-def dtype_kwarg(dtype) -> dict[str, Any]:
-    """``from_pretrained`` takes ``dtype`` since transformers 4.56 and ``torch_dtype`` before."""
-    import importlib.metadata
-
-    from packaging.version import Version
-
-    return {"dtype": dtype} if Version(importlib.metadata.version("transformers")) >= Version("4.56") \
-        else {"torch_dtype": dtype}
-
-
 class DualEncoderAdapter(HFEmbeddingAdapter):
     """CLIP-style two-tower models: ``get_image_features`` / ``get_text_features`` on a native class.
 
@@ -169,13 +115,8 @@ class DualEncoderAdapter(HFEmbeddingAdapter):
     text_kwargs: dict[str, Any] = {"padding": True, "truncation": True}
 
     def load(self) -> None:
-        import transformers
-
-        cls = getattr(transformers, self.model_class)
-        kw = self.hub_kwargs()
-        self.model = self.place(cls.from_pretrained(self.source(), **dtype_kwarg(self.dtype()), **kw,
-                                                         **model_weight_kwargs()))
-        self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
+        self.model = self.place(load_weights(self, self.model_class))
+        self.processor = load_processor(self, "AutoProcessor")
 
     def text_prompt(self, word: str, lang: str) -> str:
         """The text the model sees for a gallery word (plain word unless a subclass says otherwise)."""
@@ -183,14 +124,42 @@ class DualEncoderAdapter(HFEmbeddingAdapter):
 
     def embed_images(self, images: list):
         inputs = self.processor(images=images, return_tensors="pt")
-        return pooled(self.model.get_image_features(**self.to_device(dict(inputs))))
+        return pooled(self.model.get_image_features(**to_device(inputs, self)))
 
     def embed_texts(self, texts: list[str], lang: str):
         prompts = [self.text_prompt(t, lang) for t in texts]
         inputs = self.processor(text=prompts, return_tensors="pt", **self.text_kwargs)
         inputs = {k: v for k, v in dict(inputs).items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-        return pooled(self.model.get_text_features(**self.to_device(inputs)))
+        return pooled(self.model.get_text_features(**to_device(inputs, self)))
 
     def num_parameters(self) -> int | None:
-        return count_parameters(self.model) if getattr(self, "model", None) is not None else None
+        return count_parameters(getattr(self, "model", None))
 
+
+class LastTokenEmbedder(HFEmbeddingAdapter):
+    """Decoder models that embed an input as the last hidden state of its last real token (E5-V,
+    GME): one prompt for every image, one per word, right padding, the LM head never run."""
+
+    @abstractmethod
+    def image_prompt(self) -> str:
+        """The prompt every word image is embedded with."""
+
+    @abstractmethod
+    def text_prompt(self, word: str) -> str:
+        """The prompt a gallery word is embedded with."""
+
+    @abstractmethod
+    def _last_token(self, inputs: dict):
+        """Processor outputs -> (B, D) last-token states."""
+
+    def embed_images(self, images: list):
+        inputs = self.processor(text=[self.image_prompt()] * len(images), images=images, return_tensors="pt",
+                                padding=True)
+        return self._last_token(inputs)
+
+    def embed_texts(self, texts: list[str], lang: str):
+        inputs = self.processor(text=[self.text_prompt(t) for t in texts], return_tensors="pt", padding=True)
+        return self._last_token(inputs)
+
+    def num_parameters(self) -> int | None:
+        return count_parameters(self.model, exclude_prefixes=("lm_head",))

@@ -15,7 +15,8 @@ from bench.adapter import AdapterCard, AdapterOptions
 from bench.availability import Availability, check_modules, download_allowed, hf_local_snapshot
 from bench.registry import register
 
-from ._hf_embed import HFEmbeddingAdapter, count_parameters
+from ._hf_embed import HFEmbeddingAdapter
+from ._torch import count_parameters, to_device
 
 WEIGHT_FILE = "Visualized_m3.pth"
 TEXT_MODEL_ID = "BAAI/bge-m3"
@@ -113,7 +114,7 @@ class BGEVisualizedAdapter(HFEmbeddingAdapter):
 
     def embed_texts(self, texts: list[str], lang: str):
         batch = self.model.tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True)
-        return self.model.encode_text(self.to_device(dict(batch)))
+        return self.model.encode_text(to_device(batch, self))
 
     def num_parameters(self) -> int | None:
         return count_parameters(self.model)

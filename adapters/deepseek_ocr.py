@@ -20,7 +20,8 @@ from bench.adapter import AdapterCard, AdapterOptions
 from bench.availability import Availability
 from bench.registry import register
 
-from ._hf import REMOTE_CODE_TRANSFORMERS, HFTranscriber, load_model, load_processor
+from ._hf import HFTranscriber, load_model
+from ._hf_load import REMOTE_CODE_TRANSFORMERS, load_processor
 
 PROMPT = "<image>\nFree OCR. "  # the model card's plain-OCR prompt (no layout grounding)
 MODE = {"base_size": 1024, "image_size": 640, "crop_mode": True}  # "Gundam", the card's default: pads

@@ -9,11 +9,12 @@ Qwen2-VL it needs no torchvision. Padding is on the right, so every row keeps po
 """
 from __future__ import annotations
 
-from bench.availability import model_weight_kwargs
 from bench.adapter import AdapterCard
 from bench.registry import register
 
-from ._hf_embed import HFEmbeddingAdapter, count_parameters, dtype_kwarg, last_token_pool
+from ._hf_embed import LastTokenEmbedder, last_token_pool
+from ._hf_load import load_processor, load_weights
+from ._torch import to_device
 
 LLAMA3_TEMPLATE = ("<|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"
                    "<|start_header_id|>assistant<|end_header_id|>\n\n \n")
@@ -45,7 +46,7 @@ def configure_processor(processor, config) -> None:
 
 
 @register
-class E5VAdapter(HFEmbeddingAdapter):
+class E5VAdapter(LastTokenEmbedder):
     card = AdapterCard(
         name="e5-v",
         row_name="E5-V",
@@ -73,30 +74,19 @@ class E5VAdapter(HFEmbeddingAdapter):
     default_batch_size = 8
 
     def load(self) -> None:
-        import transformers
-
-        kw = self.hub_kwargs()
-        model = transformers.LlavaNextForConditionalGeneration.from_pretrained(
-            self.source(), **dtype_kwarg(self.dtype()), **kw, **model_weight_kwargs())
-        self.model = self.place(model)
-        self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
+        self.model = self.place(load_weights(self, "LlavaNextForConditionalGeneration"))
+        self.processor = load_processor(self, "AutoProcessor")
         self.processor.tokenizer.padding_side = "right"
         configure_processor(self.processor, self.model.config)
 
+    def image_prompt(self) -> str:
+        return e5v_image_prompt()
+
+    def text_prompt(self, word: str) -> str:
+        return e5v_text_prompt(word)
+
     def _last_token(self, inputs: dict):
-        inputs = self.to_device(dict(inputs))
+        inputs = to_device(inputs, self)
         out = self.model.model(**inputs)
         return last_token_pool(out.last_hidden_state, inputs["attention_mask"])
-
-    def embed_images(self, images: list):
-        inputs = self.processor(text=[e5v_image_prompt()] * len(images), images=images, return_tensors="pt",
-                                padding=True)
-        return self._last_token(inputs)
-
-    def embed_texts(self, texts: list[str], lang: str):
-        inputs = self.processor(text=[e5v_text_prompt(t) for t in texts], return_tensors="pt", padding=True)
-        return self._last_token(inputs)
-
-    def num_parameters(self) -> int | None:
-        return count_parameters(self.model, exclude_prefixes=("lm_head",))
 

@@ -21,11 +21,12 @@ every candidate. Qwen2-VL's processor needs torchvision in transformers 5 (its v
 """
 from __future__ import annotations
 
-from bench.availability import model_weight_kwargs
 from bench.adapter import AdapterCard
 from bench.registry import register
 
-from ._hf_embed import HFEmbeddingAdapter, count_parameters, dtype_kwarg, last_token_pool
+from ._hf_embed import LastTokenEmbedder, last_token_pool
+from ._hf_load import load_processor, load_weights
+from ._torch import to_device
 
 DEFAULT_INSTRUCTION = "You are a helpful assistant."
 IMAGE_QUERY_INSTRUCTION = "Find an image caption describing the following everyday image."
@@ -67,18 +68,15 @@ def _card(name: str, row: str, size: str, revision: str, params_m: float, memory
               "Needs torchvision (Qwen2-VL processor).")
 
 
-class _GME(HFEmbeddingAdapter):
+class _GME(LastTokenEmbedder):
     default_batch_size = 8
     requires_modules = ("torchvision",)  # Qwen2-VL's processor builds a video processor that imports it
 
     def load(self) -> None:
         import transformers
 
-        kw = self.hub_kwargs()
-        model = transformers.Qwen2VLForConditionalGeneration.from_pretrained(
-            self.source(), **dtype_kwarg(self.dtype()), **kw, **model_weight_kwargs())
-        self.model = self.place(model)
-        self.processor = transformers.AutoProcessor.from_pretrained(self.source(), **kw)
+        self.model = self.place(load_weights(self, "Qwen2VLForConditionalGeneration"))
+        self.processor = load_processor(self, "AutoProcessor")
         self.processor.tokenizer.padding_side = "right"
         ip = self.processor.image_processor
         lo, hi = MIN_IMAGE_TOKENS * 28 * 28, MAX_IMAGE_TOKENS * 28 * 28
@@ -91,7 +89,7 @@ class _GME(HFEmbeddingAdapter):
     def _last_token(self, inputs: dict):
         import torch
 
-        inputs = self.to_device(dict(inputs))
+        inputs = to_device(inputs, self)
         ids, mask = inputs["input_ids"], inputs["attention_mask"]
         mm = self.model.model  # Qwen2VLModel: .visual + .language_model (transformers >= 4.52)
         embeds = mm.get_input_embeddings()(ids)
@@ -104,17 +102,11 @@ class _GME(HFEmbeddingAdapter):
         out = mm.language_model(inputs_embeds=embeds, attention_mask=mask)  # positions 0..n-1, as GME's code
         return last_token_pool(out.last_hidden_state, mask)
 
-    def embed_images(self, images: list):
-        inputs = self.processor(text=[gme_image_prompt()] * len(images), images=images, return_tensors="pt",
-                                padding=True)
-        return self._last_token(inputs)
+    def image_prompt(self) -> str:
+        return gme_image_prompt()
 
-    def embed_texts(self, texts: list[str], lang: str):
-        inputs = self.processor(text=[gme_text_prompt(t) for t in texts], return_tensors="pt", padding=True)
-        return self._last_token(inputs)
-
-    def num_parameters(self) -> int | None:
-        return count_parameters(self.model, exclude_prefixes=("lm_head",))
+    def text_prompt(self, word: str) -> str:
+        return gme_text_prompt(word)
 
 
 @register

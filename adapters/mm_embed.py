@@ -10,13 +10,13 @@ may fail to load, and the run then records the error for this adapter and goes o
 """
 from __future__ import annotations
 
-from bench.availability import model_weight_kwargs
 from bench.adapter import AdapterCard
-from bench.availability import Availability, check_hf_weights
+from bench.availability import Availability
 from bench.registry import register
 
-from ._hf import REMOTE_CODE_TRANSFORMERS
-from ._hf_embed import HFEmbeddingAdapter, count_parameters, dtype_kwarg
+from ._hf_embed import HFEmbeddingAdapter
+from ._hf_load import REMOTE_CODE_TRANSFORMERS, check_weights_with, load_weights
+from ._torch import count_parameters
 
 IMAGE_QUERY_INSTRUCTION = "Find an image caption describing the following everyday image."
 RETRIEVER_ID = "nvidia/NV-Embed-v1"  # config.retriever: the text model MM-Embed builds on
@@ -62,19 +62,11 @@ class MMEmbedAdapter(HFEmbeddingAdapter):
     max_length = 512
 
     @classmethod
-    def availability(cls, options=None) -> Availability:
-        status = super().availability(options)
-        if not status.ok or (options and options.model_path):
-            return status
-        from bench.adapter import AdapterOptions
-
-        return check_hf_weights(cls.card.name, RETRIEVER_ID, None, options or AdapterOptions())
+    def check_weights(cls, options) -> Availability:
+        return check_weights_with(cls, options, RETRIEVER_ID, None)
 
     def load(self) -> None:
-        import transformers
-
-        self.model = self.place(transformers.AutoModel.from_pretrained(
-            self.source(), **dtype_kwarg(self.dtype()), **self.hub_kwargs(), **model_weight_kwargs()))
+        self.model = self.place(load_weights(self, "AutoModel"))
 
     def embed_images(self, images: list):
         out = self.model.encode([mm_embed_query(im) for im in images], is_query=True,

@@ -12,10 +12,12 @@ whole adapter needs ``--trust-remote-code``; both repositories are pinned.
 from __future__ import annotations
 
 from bench.adapter import AdapterCard
-from bench.availability import Availability, check_hf_weights, model_weight_kwargs
+from bench.availability import Availability
 from bench.registry import register
 
-from ._hf_embed import HFEmbeddingAdapter, count_parameters, dtype_kwarg, mean_pool
+from ._hf_embed import HFEmbeddingAdapter, mean_pool
+from ._hf_load import check_weights_with, load_processor, load_weights, model_source
+from ._torch import count_parameters, to_device
 
 QUERY_PREFIX = "search_query: "
 DOCUMENT_PREFIX = "search_document: "
@@ -63,40 +65,25 @@ class NomicEmbedVisionAdapter(HFEmbeddingAdapter):
     requires_modules = ("einops",)  # imported by Nomic's remote modeling code
 
     @classmethod
-    def availability(cls, options=None) -> Availability:
-        status = super().availability(options)
-        if not status.ok or (options and options.model_path):
-            return status
-        from bench.adapter import AdapterOptions
-
-        return check_hf_weights(cls.card.name, TEXT_MODEL_ID, TEXT_REVISION, options or AdapterOptions())
-
-    def _sources(self) -> tuple[str, str]:
-        if self.options.model_path:
-            root = self.options.model_path
-            return str(root / "vision"), str(root / "text")
-        return str(self.card.model_id), TEXT_MODEL_ID
+    def check_weights(cls, options) -> Availability:
+        return check_weights_with(cls, options, TEXT_MODEL_ID, TEXT_REVISION)
 
     def load(self) -> None:
-        import transformers
-
-        vision_src, text_src = self._sources()
-        vkw = self.hub_kwargs()
-        tkw = self.hub_kwargs(revision=TEXT_REVISION)
-        dt = dtype_kwarg(self.dtype())
-        self.vision = self.place(transformers.AutoModel.from_pretrained(vision_src, **dt, **vkw, **model_weight_kwargs()))
-        self.image_processor = transformers.AutoImageProcessor.from_pretrained(vision_src, **vkw)
-        self.text = self.place(transformers.AutoModel.from_pretrained(text_src, **dt, **tkw, **model_weight_kwargs()))
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(text_src, **tkw)
+        vision = model_source(self, subfolder="vision")
+        text = model_source(self, TEXT_MODEL_ID, TEXT_REVISION, subfolder="text")
+        self.vision = self.place(load_weights(self, "AutoModel", vision))
+        self.image_processor = load_processor(self, "AutoImageProcessor", vision)
+        self.text = self.place(load_weights(self, "AutoModel", text))
+        self.tokenizer = load_processor(self, "AutoTokenizer", text)
 
     def embed_images(self, images: list):
-        inputs = self.to_device(dict(self.image_processor(images=images, return_tensors="pt")))
+        inputs = to_device(self.image_processor(images=images, return_tensors="pt"), self)
         return self.vision(**inputs).last_hidden_state[:, 0]
 
     def embed_texts(self, texts: list[str], lang: str):
         batch = self.tokenizer([nomic_text_prompt(t) for t in texts], padding=True, truncation=True,
                                return_tensors="pt")
-        batch = self.to_device(dict(batch))
+        batch = to_device(batch, self)
         hidden = self.text(**batch).last_hidden_state
         return nomic_text_pool(hidden, batch["attention_mask"])
 

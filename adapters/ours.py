@@ -13,9 +13,10 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from bench.adapter import AdapterCard, EmbeddingAdapter, l2_normalize
+from bench.adapter import AdapterCard, EmbeddingAdapter
 from bench.availability import Availability
 from bench.registry import register
+from bench.vectors import l2_normalize
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "ours" / "checkpoints"
 CITATION = ("Language-Agnostic Visual Embeddings for Cross-Script Handwriting Retrieval "
@@ -111,16 +112,24 @@ class _OursBase(EmbeddingAdapter):
         return f"{self.card.name}@{self._stamp}:{self.onnx_file or 'torch'}"
 
 
-def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: str | None = None) -> AdapterCard:
+# `bench perf ours`: the ONNX fp32 export (the baseline of the ratios), its int8 quantization, and torch.
+PERF_VARIANTS = ("ours-onnx", "ours-int8", "ours")
+
+
+def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: str | None = None,
+          variant_of: str | None = "ours", perf_variants: tuple[str, ...] = ()) -> AdapterCard:
+    """A card of our model or one of its variants: featured (figures star it) and variant of ``ours``."""
     return AdapterCard(name=name, row_name=row, family="ours", source="this repository", citation=CITATION,
                        model_id=f"ours/checkpoints/{folder or name}", license="Apache-2.0", languages=("en", "zh", "es"),
                        extra="ours", params_note="image tower only (the anchor table replaces the text tower "
-                       "at inference, as the paper counts it)", params_m=params, notes=notes)
+                       "at inference, as the paper counts it)", params_m=params, notes=notes, featured=True,
+                       variant_of=variant_of, perf_variants=perf_variants)
 
 
 @register
 class Ours(_OursBase):
-    card = _card("ours", "Ours", "Stage 1 (synthetic pre-training) + stage 2 (fine-tuning); torch.")
+    card = _card("ours", "Ours", "Stage 1 (synthetic pre-training) + stage 2 (fine-tuning); torch.",
+                 variant_of=None, perf_variants=PERF_VARIANTS)
     checkpoint = "ours"
 
 
@@ -130,22 +139,25 @@ class OursNoFineTuning(_OursBase):
     checkpoint = "ours-no-ft"
 
 
+class _OursOnnx(_OursBase):
+    """The 'ours' checkpoint's image tower exported to ONNX, run on onnxruntime."""
+
+    checkpoint = "ours"
+    requires_modules = ("torch", "safetensors", "onnxruntime")
+
+
 @register
-class OursInt8(_OursBase):
+class OursInt8(_OursOnnx):
     card = _card("ours-int8", "Ours (int8, ONNX)", "The 'ours' checkpoint as a statically quantized int8 "
                  "ONNX model on onnxruntime (Figure 5 stand-in).", folder="ours/image_int8.onnx")
-    checkpoint = "ours"
     onnx_file = "image_int8.onnx"
-    requires_modules = ("torch", "safetensors", "onnxruntime")
 
 
 @register
-class OursOnnx(_OursBase):
+class OursOnnx(_OursOnnx):
     card = _card("ours-onnx", "Ours (fp32, ONNX)", "The 'ours' checkpoint exported to fp32 ONNX, on onnxruntime "
                  "(the fp32 side of the int8 comparison).", folder="ours/image_fp32.onnx")
-    checkpoint = "ours"
     onnx_file = "image_fp32.onnx"
-    requires_modules = ("torch", "safetensors", "onnxruntime")
 
 
 @register
@@ -212,6 +224,3 @@ class OursRead(_OursBase):
 
         return {**super().run_notes(), "ctc_head_parameters": count_parameters(self.model.ctc),
                 "fusion_weight": self.weight, "top_k_per_column": self.top_k}
-
-    def cache_key(self) -> str:
-        return f"{super().cache_key()}:read-k{self.top_k}"

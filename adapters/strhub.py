@@ -15,6 +15,8 @@ from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
 from bench.availability import Availability, download_allowed
 from bench.registry import register
 
+from ._torch import count_parameters
+
 HUB_REPO = "baudm/parseq"
 HUB_REF = "v1.0.0"  # the release tag that published the checkpoints below
 
@@ -91,7 +93,7 @@ class StrHubAdapter(TranscriberAdapter):
 
     def num_parameters(self) -> int | None:
         model = getattr(self, "_model", None)
-        return None if model is None else int(sum(p.numel() for p in model.parameters()))
+        return count_parameters(model)
 
     def close(self) -> None:
         self._model = None

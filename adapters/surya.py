@@ -15,6 +15,8 @@ from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
 from bench.availability import Availability, download_allowed
 from bench.registry import register
 
+from ._torch import count_parameters
+
 CHECKPOINT = "text_recognition/2025_09_23"  # surya 0.17.1's FOUNDATION_MODEL_CHECKPOINT (s3://...)
 _TAGS = re.compile(r"</?[a-zA-Z][^>]*>")
 
@@ -90,7 +92,7 @@ class SuryaAdapter(TranscriberAdapter):
 
     def num_parameters(self) -> int | None:
         model = getattr(getattr(self, "_foundation", None), "model", None)
-        return None if model is None else int(sum(p.numel() for p in model.parameters()))
+        return count_parameters(model)
 
     def close(self) -> None:
         self._rec = None

@@ -6,7 +6,9 @@ from typing import Any, Sequence
 from bench.adapter import AdapterCard
 from bench.registry import register
 
-from ._hf import HFTranscriber, generation_kwargs, load_model, load_processor, to_device
+from ._hf import HFTranscriber, generation_kwargs, load_model
+from ._hf_load import load_processor
+from ._torch import to_device
 
 MAX_NEW_TOKENS = 24  # TrOCR's tokens are BPE pieces; a long word is under 10
 

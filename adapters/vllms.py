@@ -12,8 +12,9 @@ from typing import Any, Sequence
 from bench.adapter import AdapterCard
 from bench.registry import register
 
-from ._hf import (REMOTE_CODE_TRANSFORMERS, ChatTranscriber, HFTranscriber, generation_kwargs, load_model,
-                  load_processor, to_device)
+from ._hf import ChatTranscriber, HFTranscriber, generation_kwargs, load_model
+from ._hf_load import REMOTE_CODE_TRANSFORMERS, load_processor
+from ._torch import to_device
 
 LANGS = ("en", "zh", "es")
 PROMPT_NOTE = "Prompt per language and post-processing: adapters/_prompts.py; greedy decoding."

@@ -8,89 +8,14 @@ only inside ``load`` and the methods that need them, so listing adapters stays c
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
 from .availability import Availability, check_hf_weights, check_modules, check_versions
-
-Family = Literal["ocr", "embedding", "vllm", "ours"]
-FAMILY_GROUPS: dict[str, str] = {
-    "ocr": "Two-Stage Strategies",
-    "embedding": "End-to-End Strategies",
-    "vllm": "General Visual Large Language Model Strategies",
-    "ours": "Ours",
-}
-
-
-@dataclass(frozen=True)
-class AdapterCard:
-    """Metadata of one baseline, in the spirit of MTEB's model cards."""
-
-    name: str  # registry name, e.g. "rapidocr"
-    row_name: str  # the row name in the paper's tables, e.g. "RapidOCR"
-    family: Family
-    source: str = ""  # the paper's "Source" column
-    citation: str = ""
-    model_id: str | None = None  # Hugging Face id or package/engine id
-    revision: str | None = None  # pinned revision (commit hash) where there is one
-    license: str = "unknown"
-    languages: tuple[str, ...] = ()
-    extra: str | None = None  # pip extra: pip install 'xscript-bench[<extra>]'
-    # Package ranges the adapter was written and checked for (PEP 508, e.g. "transformers<4.47");
-    # availability reports a mismatch instead of letting remote code fail or drift at run time.
-    requires: tuple[str, ...] = ()
-    params_note: str = "all parameters of the loaded model"
-    params_m: float | None = None  # known count (millions) for listings before loading
-    trust_remote_code: bool = False  # needs --trust-remote-code (no native transformers class)
-    native_class: str | None = None  # the transformers class used, if any
-    gpu: float = 0.0  # GPUs a job needs (fractions share one), for distributed executors
-    memory_gb: float = 2.0
-    timeout_s: float | None = None  # longest a unit of work may run on a cluster (--job-timeout overrides)
-    # Several independent copies may run side by side, one per worker process (`bench run --workers`).
-    # False for an engine that holds a machine-wide resource (a licence server, a shared device,
-    # a process-global cache written while encoding): it then encodes in the main process only.
-    process_safe: bool = True
-    homepage: str = ""
-    notes: str = ""
-
-    @property
-    def scoring(self) -> str:
-        return "nes" if self.family in ("ocr", "vllm") else "cosine"
-
-    @property
-    def group(self) -> str:
-        return FAMILY_GROUPS[self.family]
-
-    def as_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["languages"] = list(self.languages)
-        d["requires"] = list(self.requires)
-        d["scoring"] = self.scoring
-        return d
-
-
-@dataclass
-class AdapterOptions:
-    """Run-time choices the user makes for every adapter."""
-
-    device: str = "cpu"
-    dtype: str | None = None  # None: bf16 on CUDA, fp32 on CPU
-    batch_size: int | None = None
-    model_path: Path | None = None  # local weights instead of the Hugging Face cache
-    allow_download: bool = False
-    trust_remote_code: bool = False
-    threads: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def torch_dtype(self):
-        import torch
-
-        if self.dtype:
-            return getattr(torch, self.dtype)
-        return torch.bfloat16 if str(self.device).startswith("cuda") else torch.float32
+from .card import FAMILY_GROUPS, AdapterCard, Family  # noqa: F401  (the interface names them)
+from .options import AdapterOptions
 
 
 class Adapter(ABC):
@@ -233,8 +158,3 @@ class EmbeddingAdapter(Adapter):
         """The embedding part of the image outputs (for geometry and maps): all of it by default."""
         return image_outputs
 
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Row-wise L2 normalization in float32."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

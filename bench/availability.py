@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
-    from .adapter import AdapterOptions
+    from .options import AdapterOptions
 
 
 @dataclass(frozen=True)

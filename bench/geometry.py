@@ -20,15 +20,12 @@ from itertools import combinations
 
 import numpy as np
 
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+from .vectors import l2_normalize
 
 
 def class_centres(emb: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(unique class ids, centre of each class) from unit-normalized embeddings."""
-    emb = _unit(emb)
+    emb = l2_normalize(emb, np.float64)
     ids, inv = np.unique(np.asarray(classes), return_inverse=True)
     sums = np.zeros((len(ids), emb.shape[1]))
     np.add.at(sums, inv, emb)
@@ -38,7 +35,7 @@ def class_centres(emb: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.
 
 def intra_class_radius(emb: np.ndarray, classes: np.ndarray) -> float:
     """R: mean over classes (with >= 2 points) of the mean distance of points to their centre."""
-    emb = _unit(emb)
+    emb = l2_normalize(emb, np.float64)
     ids, inv = np.unique(np.asarray(classes), return_inverse=True)
     _, centres = class_centres(emb, classes)
     dist = np.linalg.norm(emb - centres[inv], axis=1)
@@ -62,7 +59,7 @@ def inter_class_distance(emb: np.ndarray, classes: np.ndarray) -> float:
 
 def language_centre_distances(emb: np.ndarray, langs: np.ndarray) -> dict[str, float]:
     """Distance between the centres of each pair of languages, keyed 'en-zh' (sorted codes)."""
-    emb = _unit(emb)
+    emb = l2_normalize(emb, np.float64)
     langs = np.asarray(langs)
     centres = {l: emb[langs == l].mean(0) for l in sorted(set(langs.tolist()))}
     return {f"{a}-{b}": float(np.linalg.norm(centres[a] - centres[b])) for a, b in combinations(centres, 2)}

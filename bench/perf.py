@@ -64,16 +64,24 @@ def _accuracy(names: list[str], args) -> dict[str, float]:
         return out
 
 
+def selected_adapters(spec: str, against: str | None = None) -> list[str]:
+    """The adapters ``bench perf`` compares: ``spec`` as ``bench run`` resolves it, except that one
+    adapter whose card lists ``perf_variants`` (``bench perf ours``) stands for those variants; then
+    the ``--against`` ones."""
+    names = registry.resolve(spec)
+    lead = registry.get(names[0]).card if len(names) == 1 else None
+    if lead is not None and lead.perf_variants:
+        names = [n for n in lead.perf_variants if n in registry.all_adapters()]
+    return names + [n for n in (against or "").split(",") if n and n not in names]
+
+
 def cmd_perf(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from .runner import RunConfig, load_dataset
 
     provenance.set_threads(args.threads)
-    names = registry.resolve(args.adapters)
-    if args.adapters == "ours":
-        names = [n for n in ("ours-onnx", "ours-int8", "ours") if n in registry.all_adapters()]
-    names += [n for n in (args.against or "").split(",") if n and n not in names]
+    names = selected_adapters(args.adapters, args.against)
     if args.workers_compare is not None:
         from .perf_workers import compare
 

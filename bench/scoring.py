@@ -18,6 +18,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from .textnorm import normalize_all
+from .vectors import l2_normalize
 
 CHUNK = 2048
 
@@ -33,11 +34,7 @@ def nes_matrix(preds: Sequence[str], gallery: Sequence[str], strict: bool = Fals
 
 def cosine_matrix(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     """Cosine similarity; inputs are re-normalized so adapters cannot skew it."""
-    q = np.asarray(queries, dtype=np.float32)
-    g = np.asarray(gallery, dtype=np.float32)
-    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-    g = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
-    return q @ g.T
+    return l2_normalize(queries) @ l2_normalize(gallery).T
 
 
 @dataclass

@@ -84,7 +84,7 @@ def test_tiny_native_model_runs_through_bench(name, tiny_dataset, tmp_path):
 def test_model_source_prefers_model_path_then_cache(tmp_path, monkeypatch):
     import huggingface_hub.constants as hc
 
-    from adapters._hf import model_source
+    from adapters._hf_load import model_source
     from adapters.trocr import TrOCRAdapter
 
     src, kw = model_source(TrOCRAdapter(AdapterOptions(model_path=tmp_path)))
@@ -97,7 +97,7 @@ def test_model_source_prefers_model_path_then_cache(tmp_path, monkeypatch):
 
 
 def test_remote_code_only_when_allowed(no_weights):
-    from adapters._hf import model_source
+    from adapters._hf_load import model_source
     from adapters.vllms import Phi35VisionAdapter
 
     assert "trust_remote_code" not in model_source(Phi35VisionAdapter(AdapterOptions()))[1]
@@ -111,23 +111,33 @@ def test_cards_match_the_paper_rows():
     rows = {n: reg[n].card.row_name for n in MINE}
     assert rows["florence2-large"] == "Florence-2-Large (OCR)" and rows["qwen3-vl-4b"] == "QWen3-VL-4B"
     assert rows["minicpm-o-26"] == "MiniCPM-o 2.6" and rows["internvl35-8b"] == "InternVL3.5-8B"
-    for n in MINE:
-        card = reg[n].card
-        assert card.family in ("ocr", "vllm") and card.params_m and card.citation and card.source
-        assert card.trust_remote_code == (card.native_class is None and n not in ("easyocr", "surya")), n
-        if card.trust_remote_code:
-            assert card.revision, f"{n}: remote code must be pinned"
 
 
-def test_every_adapter_without_weights_says_why_and_how_to_fix(no_weights, capsys):
+@pytest.mark.parametrize("n", MINE)
+def test_transcriber_card_is_a_paper_row(n):
+    from bench import registry
+
+    card = registry.get(n).card
+    assert card.family in ("ocr", "vllm") and card.params_m and card.citation and card.source
+    assert card.trust_remote_code == (card.native_class is None and n not in ("easyocr", "surya")), n
+    if card.trust_remote_code:
+        assert card.revision, f"{n}: remote code must be pinned"
+
+
+@pytest.mark.parametrize("n", MINE)
+def test_every_adapter_without_weights_says_why_and_how_to_fix(n, no_weights):
+    from bench import registry
+
+    for trust in (False, True):
+        status = registry.get(n).availability(AdapterOptions(trust_remote_code=trust))
+        assert not status.ok, n
+        assert "fix:" in status.reason or "--trust-remote-code" in status.reason, (n, status.reason)
+
+
+def test_listing_without_weights_says_unavailable_for_every_transcriber(no_weights, capsys):
     from bench import registry
 
     reg = registry.all_adapters()
-    for n in MINE:
-        for trust in (False, True):
-            status = reg[n].availability(AdapterOptions(trust_remote_code=trust))
-            assert not status.ok, n
-            assert "fix:" in status.reason or "--trust-remote-code" in status.reason, (n, status.reason)
     assert main(["list", "--json"]) == 0
     listed = {r["adapter"]: r for r in json.loads(capsys.readouterr().out)}
     for n in MINE:

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from adapters import e5v, gme, mm_embed, nomic
-from adapters._hf_embed import count_parameters, folder_identity, last_token_pool, mean_pool
+from adapters._hf_embed import last_token_pool, mean_pool
+from adapters._torch import count_parameters
+from bench.cache import folder_identity
 
 torch = pytest.importorskip("torch")
 

@@ -99,3 +99,15 @@ def test_bench_plot_unknown_run_is_a_one_line_error(run, capsys):
     results, _ = run
     assert main(["plot", "--run", "no-such-run", "--results-dir", str(results)]) == 2
     assert "no run 'no-such-run'" in capsys.readouterr().err
+
+
+def test_featured_adapters_come_from_their_cards_and_old_runs_from_the_registry():
+    from bench.figures.cards import is_featured, presented_cards
+
+    stored = [{"adapter": "plugin-x", "card": {"family": "embedding", "featured": True}},
+              {"adapter": "ours", "card": {"family": "ours"}},  # stored before cards had the field
+              {"adapter": "ours-int8", "card": {"family": "ours", "featured": False}}]
+    cards = presented_cards(["ours", "ours-int8", "plugin-x", "rapidocr", "unknown"], stored)
+    assert is_featured(cards["plugin-x"]) and is_featured(cards["ours"])
+    assert not is_featured(cards["ours-int8"]) and not is_featured(cards["rapidocr"]) and cards["unknown"] == {}
+    assert cards["ours"]["variant_of"] is None and cards["ours-int8"]["variant_of"] == "ours"
