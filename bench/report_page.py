@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import tables
+from .figures.cards import featured_groups
 from .report_content import WORST_N, ReportContent, Table
 
 SPLIT_NAMES = {"id": "In-domain", "ood": "OOD"}
@@ -65,6 +66,7 @@ def table_view(t: Table) -> dict:
             vals = pd.to_numeric(measured[c], errors="coerce").dropna()
             if len(vals) > 1:
                 best[c] = float(vals.max())
+    featured = set(featured_groups())  # the card says which models a reader looks for first
     rows, group = [], None
     for _, r in df.iterrows():
         g = r.get("group") if "group" in df.columns else None
@@ -82,8 +84,8 @@ def table_view(t: Table) -> dict:
         classes = []
         if r.get("source") == "reported":
             classes.append("reported")
-        if g == "Ours":
-            classes.append("ours")
+        if g in featured:
+            classes.append("featured")
         rows.append({"cells": cells, "cls": " ".join(classes)})
     heads = [header(c) for c in cols]
     return {"title": t.title, "note": t.note, "empty": False, "heads": heads, "rows": rows, "ncols": len(cols)}
@@ -120,8 +122,8 @@ td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap
 td.best { font-weight:700; }
 tr.group td { background:#e8ecf1; font-weight:600; font-size:12px; color:#39424c; }
 tr.reported td { color:#6b7580; font-style:italic; }
-tr.ours td { background:#fdf0ef; }
-tr.ours.reported td { background:#fbf6f5; }
+tr.featured td { background:#fdf0ef; }
+tr.featured.reported td { background:#fbf6f5; }
 figure { margin:14px 0 26px; }
 figure img { max-width:100%; height:auto; border:1px solid var(--line); }
 figcaption { color:var(--muted); font-size:12.5px; max-width:1100px; }
