@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from .errors import BenchError
 from .losses import Temperature
-from .mobilenetv3 import FEATURE_CHANNELS, MobileNetV3Small
+from .mobilenetv3 import FEATURE_CHANNELS, MobileNetV3Small, count_parameters  # noqa: F401 - re-exported
 from .preprocess import HEIGHT, WIDTH, batch as preprocess_batch
 from .texttower import TextTower, TextTowerConfig
 
@@ -262,5 +262,3 @@ def shipped_checkpoint(name: str = "ours") -> Path:
     return path
 
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
