@@ -68,12 +68,14 @@ def download_allowed(options: "AdapterOptions") -> bool:
 
 
 def hf_local_snapshot(model_id: str, revision: str | None) -> Path | None:
-    """The cached snapshot folder of ``model_id`` at ``revision`` (or any), without network."""
+    """The cached snapshot folder of ``model_id`` at the pinned ``revision`` (the ``main`` ref when
+    none is pinned), without network. Another cached revision does not count: it is another model,
+    and its outputs would be cached and reported under the pinned one's name."""
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
-    for rev in ([revision] if revision else []) + [None]:
+    for rev in [revision or None]:
         for fname in ("config.json", "model_index.json", "preprocessor_config.json"):
             try:
                 hit = try_to_load_from_cache(model_id, fname, revision=rev)

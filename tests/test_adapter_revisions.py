@@ -85,3 +85,24 @@ def test_a_ref_pin_resolves_in_the_local_cache(tmp_path, monkeypatch):
     (repo / "refs" / "main").write_text("a" * 40)
     assert hf_local_snapshot(card.model_id, card.revision) == repo / "snapshots" / ("b" * 40)
     assert registry.get("chinese-clip-vit-h14").availability(AdapterOptions()).ok
+
+
+def test_another_cached_revision_does_not_stand_in_for_the_pinned_one(tmp_path, monkeypatch):
+    """Only `main` is cached, the card pins another commit: the adapter is unavailable with the
+    download fix, rather than loading a different model and caching its outputs under the pin."""
+    hub = pytest.importorskip("huggingface_hub.constants")
+    from bench.adapter import AdapterOptions
+    from bench.availability import hf_local_snapshot
+
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    card = registry.get("chinese-clip-vit-h14").card
+    repo = tmp_path / ("models--" + card.model_id.replace("/", "--"))
+    (repo / "snapshots" / ("a" * 40)).mkdir(parents=True)
+    (repo / "snapshots" / ("a" * 40) / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    assert hf_local_snapshot(card.model_id, None) == repo / "snapshots" / ("a" * 40)
+    assert hf_local_snapshot(card.model_id, card.revision) is None
+    status = registry.get("chinese-clip-vit-h14").availability(AdapterOptions())
+    assert not status.ok and f"--revision {card.revision}" in status.reason
