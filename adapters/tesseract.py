@@ -1,6 +1,8 @@
 """Tesseract 5 (LSTM engine) through tesserocr, with the language pack of the query language."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,6 +24,29 @@ def tessdata_dir() -> Path | None:
         if c and Path(c).is_dir() and any(Path(c).glob("*.traineddata")):
             return Path(c)
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """Content hash of one file (size and mtime only key this memo: a replaced file is re-read)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:12]
+
+
+def traineddata_identity(data: Path) -> str:
+    """Which language models Tesseract reads: a content hash per traineddata file it uses. The
+    files come from the system's packages, not from tesserocr, so the package versions in the
+    cache key do not cover them: a new tesseract-ocr-eng must not reuse the old one's outputs."""
+    parts = []
+    for pack in sorted(LANG_PACKS.values()):
+        f = data / f"{pack}.traineddata"
+        if f.is_file():
+            st = f.stat()
+            parts.append(f"{pack}={_file_digest(str(f), st.st_size, st.st_mtime_ns)}")
+    return ",".join(parts)
 
 
 @register
@@ -56,6 +81,10 @@ class TesseractAdapter(TranscriberAdapter):
             return Availability(False, f"tessdata {data} lacks {', '.join(missing)}; fix: apt-get install "
                                        + " ".join(APT_PACKS[m] for m in missing))
         return Availability(True)
+
+    def model_identity(self) -> str:
+        data = tessdata_dir()
+        return f"{super().model_identity()}|tessdata:{traineddata_identity(data) if data else 'none'}"
 
     def load(self) -> None:
         import tesserocr

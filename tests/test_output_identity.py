@@ -298,3 +298,21 @@ def test_images_embedded_in_a_parquet_manifest_are_keyed_by_their_bytes(tmp_path
     write(WORDS[1:] + WORDS[:1])  # same rows and paths, every image now another word
     rec, _ = _within(_run(tmp_path / "ds", tmp_path / "r2"))
     assert rec["metrics"]["acc@1"] == 0.0 and sum(lookup._calls) == 2 * n
+
+
+def test_tesseract_key_follows_the_traineddata_it_reads(tmp_path, monkeypatch):
+    """Tesseract's language models are system files outside any Python package: a changed
+    traineddata file must change the cache key; the same bytes elsewhere must not."""
+    from adapters.tesseract import TesseractAdapter
+    from bench.adapter import AdapterOptions
+
+    def tessdata(folder, eng: bytes):
+        folder.mkdir()
+        for pack, data in (("eng", eng), ("chi_sim", b"zh"), ("spa", b"es")):
+            (folder / f"{pack}.traineddata").write_bytes(data)
+        monkeypatch.setenv("TESSDATA_PREFIX", str(folder))
+        return TesseractAdapter(AdapterOptions()).model_identity()
+
+    first = tessdata(tmp_path / "a", b"eng v1")
+    assert tessdata(tmp_path / "b", b"eng v1") == first  # same files, another folder: same outputs
+    assert tessdata(tmp_path / "c", b"eng v2") != first
