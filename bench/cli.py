@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .argtypes import device as _device, int_at_least as _int_at_least, positive_float as _positive_float
 from .errors import BenchError, Terminated
 
 # Optional command groups living in their own modules: each has register(subparsers).
@@ -41,37 +42,6 @@ def _model_path(value: str) -> tuple[str, str]:
     if not name.strip() or not path.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=DIR with both parts, got {value!r}")
     return name.strip(), path.strip()
-
-
-def _int_at_least(lo: int, hint: str = "", hi: int | None = None):
-    """An argparse type: a whole number >= ``lo`` (and <= ``hi``), else one line saying so."""
-    def parse(value: str) -> int:
-        try:
-            n = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-        if n < lo or (hi is not None and n > hi):
-            rng = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
-            raise argparse.ArgumentTypeError(f"must be {rng}, got {n}{hint}")
-        return n
-    parse.__name__ = "int"
-    return parse
-
-
-def _positive_float(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value!r}")
-    return x
-
-
-def _device(value: str) -> str:
-    if not re.fullmatch(r"cpu|mps|(cuda|xpu|npu)(:\d+)?", value.strip()):
-        raise argparse.ArgumentTypeError(f"unknown device {value!r} (use cpu, cuda, cuda:1, mps, ...)")
-    return value.strip()
 
 
 DTYPES = ("float32", "bfloat16", "float16")

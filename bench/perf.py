@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import provenance, registry
 from .adapter import AdapterOptions
+from .argtypes import device, int_at_least, positive_float
 from .errors import BenchError
 from .latency import WARMUP, batch1_times, image_call
 from .metrics import pool
@@ -135,18 +136,18 @@ def register(sub) -> None:
     p.add_argument("adapters", help="adapters to compare ('ours' = ONNX fp32, ONNX int8 and torch fp32)")
     p.add_argument("--against", default=None, help="more adapters to time in the same run, e.g. rapidocr")
     p.add_argument("--dataset", default=None)
-    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--scale", type=positive_float, default=1.0)
     p.add_argument("--split", default="ood")
-    p.add_argument("--samples", type=int, default=60, help="images for the latency median")
-    p.add_argument("--limit", type=int, default=300,
+    p.add_argument("--samples", type=int_at_least(1), default=60, help="images for the latency median")
+    p.add_argument("--limit", type=int_at_least(0), default=300,
                    help="queries per language for the accuracy column and --workers-compare (0: all)")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--threads", type=int_at_least(1), default=1)
+    p.add_argument("--device", type=device, default="cpu")
+    p.add_argument("--batch-size", type=int_at_least(1), default=64)
     p.add_argument("--no-accuracy", action="store_true")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--workers-compare", type=int, nargs="?", const=0, default=None, metavar="N",
+    p.add_argument("--workers-compare", type=int_at_least(0), nargs="?", const=0, default=None, metavar="N",
                    help="instead: time a fresh `bench run` of each adapter with 1 and N workers (default N: every "
                         "core) on the same images, check the metrics are identical, store results/perf/workers-*.json")
-    p.add_argument("--repeats", type=int, default=1, help="--workers-compare: runs of each (best is kept)")
+    p.add_argument("--repeats", type=int_at_least(1), default=1, help="--workers-compare: runs of each (best is kept)")
     p.set_defaults(func=cmd_perf)

@@ -70,3 +70,16 @@ def test_table_without_runs(tmp_path):
 
 def test_resume_unknown_run(tmp_path):
     _assert_one_line_error(_bench("run", "--resume", "nope", "--results-dir", str(tmp_path)), "no run 'nope'")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("perf", "ours", "--samples", "0"), "--samples: must be at least 1"),
+    (("perf", "ours", "--limit", "-1"), "--limit: must be at least 0"),
+    (("perf", "ours", "--repeats", "x"), "--repeats: expected a whole number"),
+    (("perf", "ours", "--device", "gpu9"), "unknown device 'gpu9'"),
+    (("perf", "ours", "--workers-compare", "-2"), "--workers-compare: must be at least 0"),
+    (("data", "build", "--scale", "-1"), "--scale: must be a positive number"),
+    (("data", "show", "--n", "0"), "--n: must be at least 1"),
+])
+def test_bad_numbers_to_perf_and_data_are_one_line(args, needle):
+    _assert_one_line_error(_bench(*args), needle)

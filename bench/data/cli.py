@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from bench.argtypes import int_at_least, positive_float
 from bench.errors import BenchError
 
 
@@ -15,25 +16,25 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="data_cmd", required=True)
 
     b = sub.add_parser("build", help="render the built-in dataset (cached by fingerprint)")
-    b.add_argument("--scale", type=float, default=1.0, help="shrink words and styles (default 1.0: Table 1 sizes)")
+    b.add_argument("--scale", type=positive_float, default=1.0, help="shrink words and styles (default 1.0: Table 1 sizes)")
     b.add_argument("--out", type=Path, default=None,
                    help="build into this folder (default: the cache, $XSB_DATA_DIR or ~/.cache/xscript-bench/data)")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=int_at_least(0), default=0)
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("stats", help="samples and styles per language and split (Table 1 layout)")
     s.add_argument("--dataset", type=Path, default=None, help="a dataset folder (default: the built-in one)")
-    s.add_argument("--scale", type=float, default=1.0, help="which built-in build to describe")
+    s.add_argument("--scale", type=positive_float, default=1.0, help="which built-in build to describe")
     s.set_defaults(func=cmd_stats)
 
     v = sub.add_parser("show", help="write a contact-sheet PNG per split and language")
     v.add_argument("--dataset", type=Path, default=None, help="a dataset folder (default: the built-in one)")
-    v.add_argument("--scale", type=float, default=1.0, help="which built-in build to show")
+    v.add_argument("--scale", type=positive_float, default=1.0, help="which built-in build to show")
     v.add_argument("--split", default=None, help="one split (default: all)")
     v.add_argument("--lang", default=None, help="one language (default: all)")
     v.add_argument("--out", type=Path, default=Path("contact-sheets"))
-    v.add_argument("--n", type=int, default=48, help="images per sheet")
+    v.add_argument("--n", type=int_at_least(1), default=48, help="images per sheet")
     v.set_defaults(func=cmd_show)
 
     from .readers.cli import register_import  # bench data import iam|hwdb (bench/data/readers/)
