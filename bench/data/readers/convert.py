@@ -10,7 +10,6 @@ lexicon's spelling and semantic_id; any other word keeps its transcription and s
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -23,6 +22,7 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from bench.dataset import NO_CONCEPT, write_dataset
+from bench.dataset.manifest import read_meta
 from bench.errors import BenchError
 from bench.lexicon import BUILTIN_LEXICON, Lexicon
 from bench.textnorm import normalize
@@ -170,7 +170,7 @@ def _check_out(out: Path, opts: ImportOptions, lexicon: Lexicon | None, parts: l
         raise BenchError(f"--out folder is not empty: {out} (use --append to add to an imported dataset)")
     if not (out / "manifest.csv").is_file():
         raise BenchError(f"--append: {out} has no manifest.csv to append to")
-    meta = _read_json(out / "dataset.json")
+    meta = read_meta(out)
     declared = meta.get("lexicon")
     if lexicon is None and declared:
         raise BenchError(f"--append: {out} declares a lexicon; pass the same --lexicon")
@@ -203,7 +203,7 @@ def _finish(out: Path, stage: Path, rows: list[dict], lexicon: Lexicon | None, o
     meta: dict = {}
     if opts.append and (out / "manifest.csv").is_file():
         old = pd.read_csv(out / "manifest.csv", dtype=str, keep_default_na=False, encoding="utf-8")
-        meta = _read_json(out / "dataset.json")
+        meta = read_meta(out)
         if "id" not in old.columns:
             old.insert(0, "id", old["path"])
         new = pd.concat([old, new], ignore_index=True)
@@ -243,16 +243,6 @@ def _merged_name(old: str | None, new: str) -> str:
     if all(p in DEFAULT_NAMES for p in parts):
         return "+".join(dict.fromkeys([*parts, new]))
     return old
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BenchError(f"{path}: not valid JSON ({exc})") from None
-    return meta if isinstance(meta, dict) else {}
 
 
 def _sha(path: Path) -> str:
