@@ -23,7 +23,9 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections import deque
 from concurrent.futures.process import BrokenProcessPool
+from queue import SimpleQueue
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -32,6 +34,7 @@ from .errors import BenchError
 WORKER_DIED = ("a worker process died (killed, out of memory, or a crash inside the engine; a Python script "
                "that starts a run without an `if __name__ == \"__main__\":` guard also does this); "
                "rerun with --workers 1 to encode in the main process")
+AHEAD = 1  # chunks handed to each worker at a time: the feeder refills within milliseconds
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_THREAD_LIMIT",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -250,8 +253,8 @@ def compute(cache, requests: list[Request], local: Callable[[Request, list[int]]
 
     ``local(request, indices)`` computes chunks here, one after another. With a pool, the adapter's
     first missing chunk is computed here and timed; if the rest would take more than
-    ``min_parallel_seconds``, the chunks are shared between the workers and this process (at most
-    one queued beyond the running ones, so a kill loses no more than the running chunks)."""
+    ``min_parallel_seconds``, the chunks are shared between the workers and this process (each
+    worker holds ``AHEAD`` chunk at a time, so a kill loses no more than the chunks being computed)."""
     results = [Outcome([None] * len(r.ids)) for r in requests]
     todo: list[tuple[int, list[int], Any]] = []
     for k, req in enumerate(requests):
@@ -305,33 +308,74 @@ def _run_parallel(requests: list[Request], todo: list, pool: WorkerPool, finish:
                   here: Callable[[list], None]) -> None:
     """Share the chunks between the workers and this process, writing each as it completes.
 
-    The workers are kept busy with one chunk queued beyond them; between two of its own chunks this
-    process writes what the workers finished and tops up their queue, so nobody waits for anybody
-    while chunks are left."""
-    running: dict[Future, tuple[int, list[int], Any]] = {}
-    queue = list(reversed(todo))
+    A feeder thread keeps each worker supplied: it hands out the next chunk the moment a worker's
+    chunk completes, so the workers never wait for this process to finish a chunk of its own (the
+    chunks of one split differ in cost: a worker once idled a quarter of the time that way). This
+    process takes chunks from the same queue, and between two of them writes what the workers
+    finished. Only the feeder submits and only this thread writes, so results land in one place."""
+    queue: deque = deque(todo)
+    lock = threading.Lock()
+    finished: SimpleQueue = SimpleQueue()  # (item, future) of finished chunks; None when the feeder ends
+    stop = threading.Event()
 
-    def collect(block: bool) -> None:
-        done, _ = wait(running, timeout=None if block else 0, return_when=FIRST_COMPLETED)
-        for fut in done:
-            k, idx, path = running.pop(fut)
-            try:
-                outs, errs, seconds = fut.result()  # an adapter's exception is raised here, in the main process
-            except BrokenProcessPool:
-                raise BenchError(WORKER_DIED) from None
-            finish(k, idx, path, outs, errs, seconds)
+    def take():
+        with lock:
+            return queue.popleft() if queue else None
 
-    while queue or running:
-        while queue and len(running) < pool.processes + 1:
-            k, idx, path = queue.pop()
-            req = requests[k]
-            running[pool.submit([req.paths[i] for i in idx], req.lang)] = (k, idx, path)
-        if running:
-            collect(block=False)
-        if queue:
-            here([queue.pop()])
-        elif running:
-            collect(block=True)
+    def feed() -> None:
+        running: dict[Future, tuple[int, list[int], Any]] = {}
+        try:
+            while True:
+                while len(running) < pool.processes * AHEAD and not stop.is_set():
+                    item = take()
+                    if item is None:
+                        break
+                    req = requests[item[0]]
+                    running[pool.submit([req.paths[i] for i in item[1]], req.lang)] = item
+                if not running:
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finished.put((running.pop(fut), fut))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+            finished.put((None, exc))
+        finally:
+            finished.put(None)
+
+    def collect(item, fut) -> None:
+        if item is None:  # the feeder itself failed
+            raise fut
+        try:
+            outs, errs, seconds = fut.result()  # an adapter's exception is raised here, in the main process
+        except BrokenProcessPool:
+            raise BenchError(WORKER_DIED) from None
+        finish(*item, outs, errs, seconds)
+
+    feeder = threading.Thread(target=feed, name="xsb-feeder", daemon=True)
+    feeder.start()
+    try:
+        ended = False
+        while True:
+            while not finished.empty():
+                got = finished.get()
+                if got is None:
+                    ended = True
+                    continue
+                collect(*got)
+            item = take()
+            if item is None:
+                break
+            here([item])
+        while not ended:  # the workers' last chunks
+            got = finished.get()
+            if got is None:
+                ended = True
+            else:
+                collect(*got)
+    finally:
+        stop.set()
+        with lock:
+            queue.clear()
 
 
 def _place(outcome: Outcome, idx: list[int], outs: list, errs: dict[str, str]) -> None:

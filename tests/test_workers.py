@@ -110,6 +110,52 @@ def test_workers_match_one_process_and_share_the_cache(rendered_dataset, tmp_pat
                                                                                             "cached": 6}
 
 
+class _ThreadPool:
+    """A stand-in for WorkerPool: one 'worker' that is a thread, fast where this process is slow."""
+
+    n, processes, per_item = 2, 1, None
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.ex, self.chunks = ThreadPoolExecutor(1), 0
+
+    def submit(self, paths, lang):
+        def run():
+            time.sleep(0.01)
+            self.chunks += 1
+            return [f"worker:{p}" for p in paths], {}, 0.01
+        return self.ex.submit(run)
+
+    def close(self, kill=False):
+        self.ex.shutdown()
+
+
+def test_a_slow_chunk_here_does_not_leave_the_workers_waiting(tmp_path):
+    """Workers are handed their next chunk as soon as one completes, not when this process is between
+    two chunks of its own: the old loop let a worker run two chunks per chunk of this process, so
+    with chunks 30x slower here it idled most of the time. Every chunk is computed and written once."""
+    from bench.cache import OutputCache
+    from bench.workers import Request, compute
+
+    ids = [f"img{i}" for i in range(80)]
+    req = Request("k", ids, [f"p{i}" for i in range(80)], "en", "text", 4)  # 20 chunks
+    here = []
+
+    def local(r, idx):
+        time.sleep(0.3)
+        here.append(len(idx))
+        return [f"main:{r.paths[i]}" for i in idx], {}
+
+    pool, cache = _ThreadPool(), OutputCache(tmp_path / "c")
+    (res,) = compute(cache, [req], local, pool)
+    pool.close()
+    assert len(here) + pool.chunks == 20 and res.computed == 80
+    assert all(o in (f"main:p{i}", f"worker:p{i}") for i, o in enumerate(res.outputs))
+    assert pool.chunks >= 15, (len(here), pool.chunks)  # the old loop: at most 2 per chunk here, about 12
+    assert len(list((tmp_path / "c").rglob("chunk-*"))) == 20
+
+
 @pytest.mark.slow
 def test_real_engines_give_identical_results_with_workers(rendered_dataset, tmp_path):
     args = ["--adapters", "rapidocr,tesseract", "--dataset", str(rendered_dataset), "--no-cache"]
@@ -149,7 +195,10 @@ def test_kill_9_loses_only_chunks_in_flight_and_leaves_no_worker(tmp_path, plugi
            "--workers", "2", "--no-cross"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(cache.rglob("chunk-*"))) < 2:
+    def worker_encoded() -> bool:  # a worker process has computed at least one chunk
+        return pids.exists() and bool(set(_encoders(pids)) - {proc.pid})
+
+    while time.time() < deadline and (len(list(cache.rglob("chunk-*"))) < 2 or not worker_encoded()):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
