@@ -16,6 +16,7 @@ import numpy as np
 from .availability import Availability, check_hf_weights, check_modules, check_versions
 from .card import FAMILY_GROUPS, AdapterCard, Family  # noqa: F401  (the interface names them)
 from .options import AdapterOptions
+from .threads import pin_loaded_libraries
 
 
 class Adapter(ABC):
@@ -66,9 +67,14 @@ class Adapter(ABC):
         return Availability(True)
 
     def ensure_loaded(self) -> None:
+        """Load once; then hold the libraries it imported to ``options.threads`` (OpenCV and torch
+        keep pools of their own that would otherwise use every core)."""
         if not self._loaded:
             self.load()
             self._loaded = True
+            threads = getattr(self.options, "threads", None)
+            if isinstance(threads, int) and threads > 0:
+                pin_loaded_libraries(threads)
 
     @abstractmethod
     def load(self) -> None:

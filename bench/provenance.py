@@ -70,8 +70,6 @@ def _cpu_model() -> str:
 
 def set_threads(n: int) -> None:
     """Pin math-library threads (more threads than cores was 10-50x slower on small machines)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(n)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(n)
+    from .threads import set_threads as pin
+
+    pin(n)

@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from .errors import BenchError
+from .threads import set_thread_env
 
 WORKER_DIED = ("a worker process died (killed, out of memory, or a crash inside the engine; a Python script "
                "that starts a run without an `if __name__ == \"__main__\":` guard also does this); "
                "rerun with --workers 1 to encode in the main process")
 AHEAD = 1  # chunks handed to each worker at a time: the feeder refills within milliseconds
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_THREAD_LIMIT",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def min_parallel_seconds() -> float:
@@ -132,11 +131,6 @@ def _as_float32(row):
 _STATE: dict[str, Any] = {}
 
 
-def _pin_one_thread() -> None:
-    for var in THREAD_VARS:
-        os.environ[var] = "1"
-
-
 def _watch_parent(parent: int) -> None:
     """Exit when the main process is gone (kill -9 leaves no one to shut the pool down)."""
     while True:
@@ -147,7 +141,7 @@ def _watch_parent(parent: int) -> None:
 
 def _init_worker(cls_ref: str, options_blob: bytes, ds_blob: bytes, parent: int) -> None:
     """Pool initializer: one thread, Ctrl-C left to the main process, the adapter loaded once."""
-    _pin_one_thread()  # before the adapter's libraries are imported (they read these at import)
+    set_thread_env(1)  # before the adapter's libraries are imported (they read these at import)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     import importlib
@@ -159,10 +153,7 @@ def _init_worker(cls_ref: str, options_blob: bytes, ds_blob: bytes, parent: int)
     options = pickle.loads(options_blob)
     options.threads = 1
     adapter = cls(options)
-    adapter.ensure_loaded()
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
+    adapter.ensure_loaded()  # (pins torch and OpenCV to options.threads, here 1)
     from .adapter import TranscriberAdapter
 
     _STATE.update(adapter=adapter, ds=pickle.loads(ds_blob),
