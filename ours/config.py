@@ -43,6 +43,10 @@ class SourceConfig:
     writer_kind: str | None = None  # synth: only these writers (None: all; auto: pen)
     augment: bool = True
     cases: bool = True
+    # synth: words outside the lexicon rendered beside it ("builtin": bench/data/reading_words.csv, or a
+    # CSV path with lang and word columns): each is its own group, aligned to its text embedding and
+    # spelled by the CTC head, so the reader learns letters rather than 1,550 words
+    extra_words: str | None = None
 
 
 @dataclass

@@ -58,10 +58,12 @@ class FnSource(Source):
 
 
 class SynthSource(Source):
-    """Lexicon words rendered on the fly by the built-in synthesizer with one split's writers."""
+    """Lexicon words rendered on the fly by the built-in synthesizer with one split's writers, plus
+    ``extra`` words outside the lexicon (semantic id -1: each its own group)."""
 
     def __init__(self, words: dict[str, list[str]], ids: dict[str, list[int]], split: str,
-                 augment: bool = True, writer_kind: str | None = None, cases: bool = True) -> None:
+                 augment: bool = True, writer_kind: str | None = None, cases: bool = True,
+                 extra: dict[str, list[str]] | None = None) -> None:
         from bench.data import builtin
 
         self.split = split
@@ -69,6 +71,8 @@ class SynthSource(Source):
         self.cases = cases
         self.writer_kind = writer_kind
         self.items = [Item(w, lang, sid) for lang in words for w, sid in zip(words[lang], ids[lang])]
+        self.n_extra = sum(len(v) for lang, v in (extra or {}).items() if lang in words)
+        self.items += [Item(w, lang, -1) for lang, ws in (extra or {}).items() if lang in words for w in ws]
         self.writers = {lang: [w for w in builtin.split_writers(split, lang)
                                if writer_kind is None or w.kind == writer_kind] for lang in words}
         # Per item, the writers whose glyph set covers the word (fonts/stroke data are subset).
@@ -110,7 +114,9 @@ class SynthSource(Source):
         n = sum(len(v) for v in self.writers.values())
         kind = f" {self.writer_kind}" if self.writer_kind else ""
         skipped = f", {len(self.undrawable)} undrawable words skipped" if self.undrawable else ""
-        return f"synthetic split {self.split!r}{kind} writers ({n} writer-languages, {len(self.items)} words{skipped})"
+        extra = f", {self.n_extra} of them outside the lexicon" if self.n_extra else ""
+        return (f"synthetic split {self.split!r}{kind} writers ({n} writer-languages, {len(self.items)} "
+                f"words{extra}{skipped})")
 
 
 def _source_weights(writers: list) -> list[float]:

@@ -20,11 +20,41 @@ def make_source(spec: SourceConfig, words: dict, ids: dict, stage: int) -> Sourc
         else:
             kind, split, writer_kind = "synth", split or "train", writer_kind or "pen"
     if kind == "synth":
+        extra = reading_words(spec.extra_words, words) if spec.extra_words else None
         return SynthSource(words, ids, split or "train", augment=spec.augment, writer_kind=writer_kind,
-                           cases=spec.cases)
+                           cases=spec.cases, extra=extra)
     if kind == "manifest":
         return ManifestSource(spec.manifest, split, list(words))
     raise BenchError(f"stage {stage}: unknown data source kind {kind!r} (synth, manifest, auto)")
+
+
+def reading_words(ref: str, words: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Extra training words per language (``ref`` "builtin" or a CSV with lang and word columns):
+    languages the run trains only, lexicon words left out, and only words whose every character the
+    CTC charset has (a character it cannot spell would silently drop from the target)."""
+    import csv
+    from pathlib import Path
+
+    from .vocab import make_charset
+
+    if ref == "builtin":
+        from bench.data import READING_WORDS as path
+    else:
+        path = Path(ref)
+    if not Path(path).is_file():
+        raise BenchError(f"extra_words: no such file {path}")
+    charset = set(make_charset(words))
+    lexicon = {w.casefold() for ws in words.values() for w in ws}
+    out: dict[str, list[str]] = {lang: [] for lang in words}
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = csv.DictReader(fh)
+        if not rows.fieldnames or not {"lang", "word"} <= set(rows.fieldnames):
+            raise BenchError(f"extra_words: {path} needs lang and word columns")
+        for r in rows:
+            w = r["word"].strip()
+            if r["lang"] in out and w and w.casefold() not in lexicon and set(w.casefold()) <= charset:
+                out[r["lang"]].append(w)
+    return {lang: list(dict.fromkeys(ws)) for lang, ws in out.items() if ws}
 
 
 class StepBatches:

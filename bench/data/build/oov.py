@@ -6,6 +6,11 @@ frequency list: English and Spanish words of 4-10 letters, Chinese words of 2-3 
 fonts are subset to the lexicon's characters, so a Chinese out-of-lexicon word is a new word made
 of characters the lexicon uses (a reader over a closed character set cannot spell a character it
 has never seen; Latin words use any letters). Writes ``bench/data/oov_words.csv``.
+
+``--reading`` writes ``bench/data/reading_words.csv`` instead: other out-of-lexicon words, drawn the
+same way under another hash and disjoint from the ``oov`` split's words, that training may render
+so the reading (CTC) head learns to spell words beyond the lexicon's 1,550 concepts. The ``oov``
+split stays words no training image ever showed.
 """
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1]
 OUT = DATA / "oov_words.csv"
+READING_OUT = DATA / "reading_words.csv"  # bench.data.READING_WORDS
 PER_LANG = 200
+READING_PER_LANG = 400
 TOP_N = 30000
 LATIN = {"en": re.compile(r"^[a-z]{4,10}$"), "es": re.compile(r"^[a-záéíóúüñ]{4,10}$")}
 HAN = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
@@ -37,11 +44,13 @@ def _lexicon(path: Path) -> tuple[dict[str, set[str]], set[str]]:
     return words, zh_chars
 
 
-def pick(lang: str, lexicon: dict[str, set[str]], zh_chars: set[str], n: int = PER_LANG) -> list[tuple[str, int]]:
-    """(word, frequency rank) of ``n`` out-of-lexicon words of ``lang``, chosen by a fixed hash."""
+def pick(lang: str, lexicon: dict[str, set[str]], zh_chars: set[str], n: int = PER_LANG, salt: str = "oov",
+         exclude: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
+    """(word, frequency rank) of ``n`` out-of-lexicon words of ``lang`` not in ``exclude``, chosen by a
+    fixed hash salted with ``salt``."""
     from wordfreq import top_n_list
 
-    taken = lexicon["en"] | lexicon["es"] | lexicon["zh"]
+    taken = lexicon["en"] | lexicon["es"] | lexicon["zh"] | exclude
     cands = []
     for rank, w in enumerate(top_n_list(lang, TOP_N)):
         w = unicodedata.normalize("NFC", w).casefold()
@@ -53,7 +62,7 @@ def pick(lang: str, lexicon: dict[str, set[str]], zh_chars: set[str], n: int = P
         elif not LATIN[lang].match(w):
             continue
         cands.append((w, rank))
-    cands.sort(key=lambda c: zlib.crc32(f"oov:{lang}:{c[0]}".encode()))
+    cands.sort(key=lambda c: zlib.crc32(f"{salt}:{lang}:{c[0]}".encode()))
     return sorted(cands[:n], key=lambda c: c[1])
 
 
@@ -71,12 +80,39 @@ def build(lexicon: Path = DATA / "lexicon.csv", out: Path = OUT) -> Path:
     return out
 
 
+def oov_split_words(path: Path = OUT) -> frozenset[str]:
+    """Every word of the ``oov`` split, all languages (what training must never render)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return frozenset(r["word"] for r in csv.DictReader(fh))
+
+
+def build_reading(lexicon: Path = DATA / "lexicon.csv", oov: Path = OUT, out: Path = READING_OUT,
+                  n: int = READING_PER_LANG) -> Path:
+    """``reading_words.csv``: ``n`` training words per language outside the lexicon and the oov split."""
+    import importlib.metadata
+
+    words, zh_chars = _lexicon(lexicon)
+    held_out = oov_split_words(oov)
+    version = importlib.metadata.version("wordfreq")
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(["lang", "word", "freq_rank", "source"])
+        for lang in ("en", "es", "zh"):
+            for w, rank in pick(lang, words, zh_chars, n, salt="reading", exclude=held_out):
+                wr.writerow([lang, w, rank, f"wordfreq {version} top_n_list({lang!r}, {TOP_N})"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lexicon", type=Path, default=DATA / "lexicon.csv")
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--reading", action="store_true", help="write the training reading words instead")
     args = ap.parse_args(argv)
-    print(build(args.lexicon, args.out))
+    if args.reading:
+        print(build_reading(args.lexicon, out=args.out or READING_OUT))
+    else:
+        print(build(args.lexicon, args.out or OUT))
     return 0
 
 
