@@ -14,7 +14,7 @@ import torch
 
 from .config import BudgetRecord, ConfigLike, TrainConfig, read_config, run_identity, same_form, with_images
 from .data import RenderDataset, collate
-from .hardware import device_name, pick_device, worker_count
+from .hardware import device_name, pick_device, set_train_threads, worker_count
 from .model import OursModel
 from .sampler import SemanticBatchSampler
 from .train_data import StepBatches, make_source
@@ -22,48 +22,69 @@ from .vocab import lexicon_words, make_charset
 
 
 def probe_rates(cfg: ConfigLike, seconds: float = 10.0) -> dict[str, Any]:
-    """Images per second this machine sustains: rendering (the run's DataLoader workers) and training
-    steps (image tower and CTC head, forward and backward, on the run's device). Worker start-up is
-    counted in, so the rendering rate errs low."""
+    """Images per second this machine sustains: rendering alone (the run's DataLoader workers), and
+    training steps (image tower and CTC head, forward and backward) fed by that loader on the run's
+    device and threads, which is what the run does: on CPU the step and the renderers share the
+    cores. (An earlier probe timed the step alone on every core and assumed 515 images/s on 2 cores
+    where the run sustained 310.) Worker start-up is counted in, so both rates err low."""
     cfg = read_config(cfg)
     device = pick_device(cfg)
-    words, ids = lexicon_words(cfg)
-    source = make_source(cfg.stage1.source, words, ids, 1)
+    threads_before = torch.get_num_threads()
+    set_train_threads(cfg, device)
+    try:
+        words, ids = lexicon_words(cfg)
+        source = make_source(cfg.stage1.source, words, ids, 1)
+        render = _rate(_loader(cfg, source, device), seconds)
+        model = OursModel(replace(cfg.image), charset=make_charset(words)).to(device)
+        model.image.to(memory_format=torch.channels_last)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+        def step(x: torch.Tensor) -> None:
+            x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and cfg.bf16):
+                z, mid = model.image.forward_train(x)
+                loss = z.float().square().mean() + model.ctc(mid).float().square().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        steps = _rate(_loader(cfg, source, device), seconds, step, warmup=3)
+        threads = torch.get_num_threads() if device.type == "cpu" else None
+    finally:
+        torch.set_num_threads(threads_before)
+    return {"render_img_per_s": round(render, 1), "step_img_per_s": round(steps, 1),
+            "workers": worker_count(cfg, device), "threads": threads, "device": device_name(device)}
+
+
+def _loader(cfg: TrainConfig, source, device: torch.device) -> torch.utils.data.DataLoader:
     sampler = SemanticBatchSampler([it.group for it in source.items], [it.lang for it in source.items],
                                    cfg.batch_size, cfg.instances, seed=cfg.seed)
-    loader = torch.utils.data.DataLoader(RenderDataset(source), batch_sampler=StepBatches(sampler, 0, 10 ** 6, cfg.seed, 1),
-                                         collate_fn=collate, num_workers=worker_count(cfg, device))
+    return torch.utils.data.DataLoader(RenderDataset(source), batch_sampler=StepBatches(sampler, 0, 10 ** 6, cfg.seed, 1),
+                                       collate_fn=collate, num_workers=worker_count(cfg, device))
+
+
+def _rate(loader, seconds: float, step=None, warmup: int = 0) -> float:
+    """Images per second through ``loader`` (and ``step`` on each batch), after ``warmup`` batches."""
     n, t0 = 0, time.time()
-    for x, _ in loader:
+    for k, (x, _) in enumerate(loader):
+        if step is not None:
+            step(x)
+        if k + 1 == warmup:
+            _sync()
+            n, t0 = 0, time.time()
+            continue
         n += len(x)
-        if time.time() - t0 > seconds:
+        if k >= warmup and time.time() - t0 > seconds:
             break
-    render = n / (time.time() - t0)
+    _sync()
+    rate = n / max(1e-9, time.time() - t0)
     del loader
-    model = OursModel(replace(cfg.image), charset=make_charset(words)).to(device)
-    model.image.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x = torch.randn(cfg.batch_size, 1, model.image.cfg.height, model.image.cfg.width, device=device)
-    x = x.contiguous(memory_format=torch.channels_last)
-    timed, t0 = 0, 0.0
-    for k in range(13):
-        if k == 3:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.time()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and cfg.bf16):
-            z, mid = model.image.forward_train(x)
-            loss = z.float().square().mean() + model.ctc(mid).float().square().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        timed += len(x) if k >= 3 else 0
-        if k >= 3 and device.type != "cuda" and time.time() - t0 > seconds:
-            break
-    if device.type == "cuda":
+    return rate
+
+
+def _sync() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()
-    return {"render_img_per_s": round(render, 1), "step_img_per_s": round(timed / (time.time() - t0), 1),
-            "workers": worker_count(cfg, device), "device": device_name(device)}
 
 
 def fit_to_budget(cfg: ConfigLike, seconds: float, probe_s: float = 10.0, overhead_s: float = 45.0,

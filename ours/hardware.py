@@ -27,6 +27,18 @@ def worker_count(cfg: TrainConfig, device: torch.device) -> int:
     return int(w)
 
 
+def set_train_threads(cfg: TrainConfig, device: torch.device) -> None:
+    """Torch threads for training: on CPU the config's count, ``auto`` = the cores the rendering
+    workers leave (the budget probe must time steps with the same count the run will use)."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
+    if device.type == "cpu":  # pinned threads: the rendering workers get their own cores
+        threads = cfg.threads
+        if threads == "auto":
+            threads = max(1, (os.cpu_count() or 1) - worker_count(cfg, device))
+        torch.set_num_threads(int(threads))
+
+
 def device_name(device: torch.device) -> str:
     """GPU model, or the CPU's model name and core count (recorded in the model card)."""
     if device.type == "cuda":

@@ -39,7 +39,7 @@ from .checkpoint import load_train_tensors, read_state, save_train_state, warm_s
 from .config import ConfigLike, TrainConfig, load_config, read_config, run_identity
 from .data import FnSource, Item, RenderDataset, Source, collate, sample_seed
 from .errors import BenchError
-from .hardware import device_name, pick_device, worker_count
+from .hardware import device_name, pick_device, set_train_threads, worker_count
 from .losses import LossConfig, ctc_loss, lexicon_loss, total_loss
 from .model import OursModel, save_checkpoint
 from .model_card import write_model_card
@@ -92,7 +92,7 @@ def train(cfg: ConfigLike, run_dir: str | Path, resume: bool = True,
     run = Path(run_dir)
     state = _open_run(cfg, run, resume)
     device = pick_device(cfg)
-    _set_threads(cfg, device)
+    set_train_threads(cfg, device)
     s = _start_session(cfg, run, device, text_tower, progress, stop_after_steps)
     if s.cfg.init:
         s.model.meta["init"] = warm_start(s.model, cfg.init) if state is None else \
@@ -130,16 +130,6 @@ def _open_run(cfg: TrainConfig, run: Path, resume: bool) -> dict[str, Any] | Non
         raise BenchError(f"{run} holds a run with a different config; use another --out or drop --resume")
     (run / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
     return state
-
-
-def _set_threads(cfg: TrainConfig, device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
-    if device.type == "cpu":  # pinned threads: the rendering workers get their own cores
-        threads = cfg.threads
-        if threads == "auto":
-            threads = max(1, (os.cpu_count() or 1) - worker_count(cfg, device))
-        torch.set_num_threads(int(threads))
 
 
 def _start_session(cfg: TrainConfig, run: Path, device: torch.device, text_tower: TextTower | None,

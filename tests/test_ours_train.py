@@ -190,9 +190,13 @@ def test_fit_to_budget_sets_image_counts_from_a_probe():
     cfg = {**CFG, "batch_size": 8, "text": {"trainable_layers": 0},
            "stage1": {**CFG["stage1"], "source": {"kind": "synth", "split": "train"}, "images": 900},
            "stage2": {"images": 100}}
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the probe times steps on the run's threads (here 1), not on these
     fitted = fit_to_budget(cfg, seconds=600, probe_s=0.5, overhead_s=10)
+    assert torch.get_num_threads() == 2  # and leaves the caller's setting as it was
+    torch.set_num_threads(threads_before)
     probe = fitted["budget"]["probe"]
-    assert probe["render_img_per_s"] > 0 and probe["step_img_per_s"] > 0
+    assert probe["render_img_per_s"] > 0 and probe["step_img_per_s"] > 0 and probe["threads"] == 1
     total = fitted["stage1"]["images"] + fitted["stage2"]["images"]
     expected = fitted["budget"]["img_per_s_assumed"] * (600 - 10 - 2 * 0.5)
     assert abs(total - expected) <= 0.01 * expected + 2
