@@ -186,8 +186,10 @@ def _train_stage(s: Session, stage: int, source: Source, first: int,
         load_optimizer_tensors(opt, {k: v for k, v in resumed[0].items() if k.startswith("opt.")}, resumed[1])
     groups = [it.group for it in source.items]
     gindex = {g: i for i, g in enumerate(dict.fromkeys(groups))}
+    per_epoch = scfg.source.extra_per_epoch
+    rotate = [it.group for it in source.items if it.semantic_id < 0] if per_epoch is not None else ()
     sampler = SemanticBatchSampler(groups, [it.lang for it in source.items], cfg.batch_size,
-                                   cfg.instances, seed=cfg.seed + 1000 * stage)
+                                   cfg.instances, seed=cfg.seed + 1000 * stage, rotate=rotate, per_epoch=per_epoch)
     tower.fill_cache(sorted({it.text for it in source.items}))
     lex = None
     if loss_cfg.lexicon > 0:

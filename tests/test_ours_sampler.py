@@ -1,4 +1,5 @@
 """The sampler's guarantees: instances per ID, language balance, epoch coverage, determinism."""
+import hashlib
 from collections import Counter
 
 from ours.sampler import SemanticBatchSampler
@@ -57,3 +58,26 @@ def test_small_groups_repeat_and_uneven_languages():
     assert counts == {0: 4, 1: 4, 2: 4}
     g1_langs = Counter(langs[i] for i in batch if groups[i] == 1)
     assert g1_langs == {"en": 2, "zh": 2}
+
+
+def test_rotating_groups_keep_their_share_and_change_each_epoch():
+    groups, langs = _lexicon_rows(12)
+    extra = [("text", "en", f"w{i}") for i in range(40)]
+    s = SemanticBatchSampler(groups + extra, langs + ["en"] * 40, batch_size=6, instances=3, seed=5,
+                             rotate=extra, per_epoch=8)
+    assert len(s) == (12 + 8) // 2
+    seen = []
+    for epoch in range(3):
+        keys = [(groups + extra)[i] for b in s.batches(epoch) for i in b]
+        assert {k for k in keys if not isinstance(k, tuple)} == set(range(12))  # every concept, every epoch
+        drawn = {k for k in keys if isinstance(k, tuple)}
+        assert len(drawn) == 8
+        seen.append(drawn)
+    assert seen[0] != seen[1] != seen[2]  # another draw each epoch
+    assert s.batches(1) == SemanticBatchSampler(groups + extra, langs + ["en"] * 40, batch_size=6, instances=3,
+                                                seed=5, rotate=extra, per_epoch=8).batches(1)
+    # without a rotation the sampler is the one earlier runs used (resumed runs keep their batches)
+    plain = SemanticBatchSampler(groups + extra, langs + ["en"] * 40, batch_size=6, instances=3, seed=5)
+    assert len(plain) == (12 + 40) // 2
+    # (the batches the sampler gave before rotation existed, as a hash)
+    assert hashlib.sha256(repr(plain.batches(0)).encode()).hexdigest()[:16] == "e69ce54ef040c4c8"

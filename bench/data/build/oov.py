@@ -11,6 +11,11 @@ has never seen; Latin words use any letters). Writes ``bench/data/oov_words.csv`
 same way under another hash and disjoint from the ``oov`` split's words, that training may render
 so the reading (CTC) head learns to spell words beyond the lexicon's 1,550 concepts. The ``oov``
 split stays words no training image ever showed.
+
+``--tune`` writes ``bench/data/tune_words.csv``: a third draw, disjoint from the lexicon, the ``oov``
+split and the reading words, that no training run renders. ``ours.tune_read`` renders them with
+in-domain writers to choose how much ``ours-read`` trusts its reading, on words it has never seen,
+without looking at the ``oov`` split.
 """
 from __future__ import annotations
 
@@ -25,8 +30,10 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[1]
 OUT = DATA / "oov_words.csv"
 READING_OUT = DATA / "reading_words.csv"  # bench.data.READING_WORDS
+TUNE_OUT = DATA / "tune_words.csv"  # bench.data.TUNE_WORDS
+TUNE_PER_LANG = 200
 PER_LANG = 200
-READING_PER_LANG = 400
+READING_PER_LANG = 1000
 TOP_N = 30000
 LATIN = {"en": re.compile(r"^[a-z]{4,10}$"), "es": re.compile(r"^[a-záéíóúüñ]{4,10}$")}
 HAN = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
@@ -81,7 +88,7 @@ def build(lexicon: Path = DATA / "lexicon.csv", out: Path = OUT) -> Path:
 
 
 def oov_split_words(path: Path = OUT) -> frozenset[str]:
-    """Every word of the ``oov`` split, all languages (what training must never render)."""
+    """Every word of a word list (by default the ``oov`` split's, which training must never render)."""
     with path.open(encoding="utf-8", newline="") as fh:
         return frozenset(r["word"] for r in csv.DictReader(fh))
 
@@ -89,16 +96,25 @@ def oov_split_words(path: Path = OUT) -> frozenset[str]:
 def build_reading(lexicon: Path = DATA / "lexicon.csv", oov: Path = OUT, out: Path = READING_OUT,
                   n: int = READING_PER_LANG) -> Path:
     """``reading_words.csv``: ``n`` training words per language outside the lexicon and the oov split."""
+    return _write_draw(lexicon, oov_split_words(oov), out, n, "reading")
+
+
+def build_tune(lexicon: Path = DATA / "lexicon.csv", oov: Path = OUT, reading: Path = READING_OUT,
+               out: Path = TUNE_OUT, n: int = TUNE_PER_LANG) -> Path:
+    """``tune_words.csv``: ``n`` words per language that are in no split and no training list."""
+    return _write_draw(lexicon, oov_split_words(oov) | oov_split_words(reading), out, n, "tune")
+
+
+def _write_draw(lexicon: Path, exclude: frozenset[str], out: Path, n: int, salt: str) -> Path:
     import importlib.metadata
 
     words, zh_chars = _lexicon(lexicon)
-    held_out = oov_split_words(oov)
     version = importlib.metadata.version("wordfreq")
     with out.open("w", encoding="utf-8", newline="") as fh:
         wr = csv.writer(fh)
         wr.writerow(["lang", "word", "freq_rank", "source"])
         for lang in ("en", "es", "zh"):
-            for w, rank in pick(lang, words, zh_chars, n, salt="reading", exclude=held_out):
+            for w, rank in pick(lang, words, zh_chars, n, salt=salt, exclude=exclude):
                 wr.writerow([lang, w, rank, f"wordfreq {version} top_n_list({lang!r}, {TOP_N})"])
     return out
 
@@ -108,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lexicon", type=Path, default=DATA / "lexicon.csv")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reading", action="store_true", help="write the training reading words instead")
+    ap.add_argument("--tune", action="store_true", help="write the words that tune ours-read's fusion instead")
     args = ap.parse_args(argv)
-    if args.reading:
+    if args.tune:
+        print(build_tune(args.lexicon, out=args.out or TUNE_OUT))
+    elif args.reading:
         print(build_reading(args.lexicon, out=args.out or READING_OUT))
     else:
         print(build(args.lexicon, args.out or OUT))
