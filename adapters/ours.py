@@ -169,10 +169,14 @@ class OursRead(_OursBase):
 
     card = _card("ours-read", "Ours + CTC reading", "The 'ours' checkpoint with its CTC head kept at inference: "
                  "score = (1-w) log-softmax(cosine / tau) + w log-softmax(CTC log p(word)) over the gallery, "
-                 "within-language; w chosen on the in-domain split (python -m ours.tune_read).")
+                 "within-language; w per language, chosen on in-domain writers over lexicon words and words in "
+                 "no split (python -m ours.tune_read).")
     checkpoint = "ours"
     top_k: ClassVar[int] = 16  # characters kept per column in the output cache
-    weight: ClassVar[float] = 0.2  # CTC share of the fused score: `python -m ours.tune_read` on the id split
+    # CTC share of the fused score per language: `python -m ours.tune_read` (in-domain writers, lexicon
+    # words and words in no split); ``weight`` serves a language it did not tune (a user's own data)
+    weights: ClassVar[dict[str, float]] = {"en": 0.6, "es": 0.6, "zh": 1.0}
+    weight: ClassVar[float] = 0.2
 
     @classmethod
     def check_weights(cls, options) -> Availability:
@@ -212,15 +216,16 @@ class OursRead(_OursBase):
 
         out = np.asarray(image_outputs, dtype=np.float32)
         cos = cosine_matrix(out[:, : self.dim], gallery_outputs)
-        if query_lang != gallery_lang or self.weight <= 0:
+        weight = self.weights.get(query_lang, self.weight)
+        if query_lang != gallery_lang or weight <= 0:
             return cos
         words = normalize_all(list(gallery_texts))
         packed = out[:, self.dim:].reshape(len(out), -1, 2 * self.top_k)
         logp = np.stack([word_logprobs(expand(p, self.n_classes), words, self.model.charset) for p in packed])
-        return fuse(cos, logp, self.scale, self.weight)
+        return fuse(cos, logp, self.scale, weight)
 
     def run_notes(self) -> dict:
         from ours.model import count_parameters
 
         return {**super().run_notes(), "ctc_head_parameters": count_parameters(self.model.ctc),
-                "fusion_weight": self.weight, "top_k_per_column": self.top_k}
+                "fusion_weights": {**self.weights, "other languages": self.weight}, "top_k_per_column": self.top_k}

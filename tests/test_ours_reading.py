@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 torch = pytest.importorskip("torch")
 
@@ -102,3 +103,25 @@ def test_ours_read_without_a_ctc_head_is_unavailable_with_the_fix(reader_checkpo
     _, without = reader_checkpoint
     av = OursRead.availability(AdapterOptions(model_path=Path(without)))
     assert not av.ok and "no CTC head" in av.reason and "ours train" in av.reason
+
+
+def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint):
+    from adapters.ours import OursRead
+    from bench.adapter import AdapterOptions
+
+    ck, _ = reader_checkpoint
+    ad = OursRead(AdapterOptions(model_path=Path(ck)))
+    ad.ensure_loaded()
+    rng = np.random.default_rng(1)
+    imgs = [Image.fromarray(rng.integers(0, 255, (40, 120), dtype=np.uint8)) for _ in range(3)]
+    out = ad.encode_images(imgs, "en")
+    words = ad.model.anchors.of("en")[0]
+    gal = ad.encode_texts(words, "en")
+    cos = ad.similarity(out, gal, words, "en", "zh")  # cross-language: cosine, whatever the weight
+    ad.weights, ad.weight = {"en": 0.0, "es": 0.7}, 0.3
+    assert np.array_equal(ad.similarity(out, gal, words, "en", "en"), cos)  # en tuned to 0: cosine alone
+    es = ad.similarity(out, gal, words, "es", "es")
+    other = ad.similarity(out, gal, words, "fr", "fr")  # a language it did not tune: the default weight
+    ad.weights = {"es": 0.3}
+    assert not np.allclose(es, other) and np.allclose(ad.similarity(out, gal, words, "es", "es"), other)
+    assert ad.run_notes()["fusion_weights"] == {"es": 0.3, "other languages": 0.3}
