@@ -63,10 +63,11 @@ class SynthSource(Source):
 
     def __init__(self, words: dict[str, list[str]], ids: dict[str, list[int]], split: str,
                  augment: bool = True, writer_kind: str | None = None, cases: bool = True,
-                 extra: dict[str, list[str]] | None = None) -> None:
+                 extra: dict[str, list[str]] | None = None, running: float = 0.0) -> None:
         from bench.data import builtin
 
         self.split = split
+        self.running = running
         self.augment = augment
         self.cases = cases
         self.writer_kind = writer_kind
@@ -103,6 +104,11 @@ class SynthSource(Source):
         rng = random.Random(seed)
         wts = self.weights[it.lang]
         writer = self.writers[it.lang][rng.choices(capable, weights=[wts[k] for k in capable])[0]]
+        if self.running > 0 and writer.kind == "pen" and it.lang == "zh" and rng.random() < self.running:
+            from bench.data.synth.writers import with_params
+
+            writer = with_params(writer, run=round(rng.uniform(0.3, 1.0), 3),
+                                 speed=max(writer.speed, round(rng.uniform(0.3, 0.8), 3)))
         text = it.text
         if self.augment and self.cases:  # Capitalized and CAPITAL renderings of the same word
             from bench.data.synth import cased_for
@@ -115,6 +121,7 @@ class SynthSource(Source):
         kind = f" {self.writer_kind}" if self.writer_kind else ""
         skipped = f", {len(self.undrawable)} undrawable words skipped" if self.undrawable else ""
         extra = f", {self.n_extra} of them outside the lexicon" if self.n_extra else ""
+        extra += f", {self.running:.0%} of Chinese pen renderings in running script" if self.running else ""
         return (f"synthetic split {self.split!r}{kind} writers ({n} writer-languages, {len(self.items)} "
                 f"words{extra}{skipped})")
 

@@ -5,7 +5,7 @@ import csv
 import pytest
 import torch
 
-from bench.data import READING_WORDS
+from bench.data import READING_WORDS, TUNE_WORDS
 from bench.data.builtin import LEXICON, OOV_WORDS
 from ours.data import FnSource, Item, SynthSource
 from ours.errors import BenchError
@@ -24,23 +24,34 @@ def test_reading_words_are_no_benchmark_word_and_record_their_source():
     oov = {r["word"] for r in _rows(OOV_WORDS)}
     words = {r["word"] for r in rows}
     assert {lang: sum(r["lang"] == lang for r in rows) for lang in ("en", "es", "zh")} == \
-        {"en": 400, "es": 400, "zh": 400}
+        {"en": 1000, "es": 1000, "zh": 1000}
     assert not words & oov and not {w.casefold() for w in words} & lexicon
     assert all(r["source"].startswith("wordfreq ") for r in rows)
     zh_chars = {c for r in _rows(LEXICON) for c in r["zh"]}
     assert all(set(r["word"]) <= zh_chars for r in rows if r["lang"] == "zh")  # the fonts are subset to these
 
 
+def test_tuning_words_are_in_no_split_and_no_training_list():
+    rows = _rows(TUNE_WORDS)
+    lexicon = {r[lang].casefold() for r in _rows(LEXICON) for lang in ("en", "es", "zh") if r.get(lang)}
+    taken = {r["word"] for r in _rows(OOV_WORDS)} | {r["word"] for r in _rows(READING_WORDS)}
+    assert {lang: sum(r["lang"] == lang for r in rows) for lang in ("en", "es", "zh")} == \
+        {"en": 200, "es": 200, "zh": 200}
+    words = {r["word"] for r in rows}
+    assert not words & taken and not {w.casefold() for w in words} & lexicon
+
+
 def test_the_builder_reproduces_the_shipped_lists(tmp_path):
     import importlib.metadata
 
-    from bench.data.build.oov import build, build_reading
+    from bench.data.build.oov import build, build_reading, build_tune
 
     # the dev extra pins the release the lists were built with (another release ranks other words)
     recorded = _rows(READING_WORDS)[0]["source"].split()[1]
     assert importlib.metadata.version("wordfreq") == recorded, f"install wordfreq=={recorded} (the dev extra pins it)"
 
     assert build_reading(out=tmp_path / "r.csv").read_bytes() == READING_WORDS.read_bytes()
+    assert build_tune(out=tmp_path / "t.csv").read_bytes() == TUNE_WORDS.read_bytes()
     assert build(out=tmp_path / "o.csv").read_bytes() == OOV_WORDS.read_bytes()  # the split is unchanged
 
 
@@ -65,7 +76,7 @@ def test_synth_source_renders_extra_words_as_their_own_groups():
     src = make_source(SourceConfig(kind="synth", split="train", extra_words="builtin"), words, ids, 1)
     assert isinstance(src, SynthSource)
     extra = [it for it in src.items if it.semantic_id == -1]
-    assert src.n_extra == len(extra) == 400 and {it.lang for it in extra} == {"en"}  # es/zh: not trained
+    assert src.n_extra == len(extra) == 1000 and {it.lang for it in extra} == {"en"}  # es/zh: not trained
     assert len({it.group for it in extra}) == len(extra)  # each word its own group
     i = src.items.index(extra[0])
     assert src.load(i, 7).tobytes() == src.load(i, 7).tobytes()  # deterministic per (item, seed)
@@ -87,3 +98,40 @@ def test_a_batch_with_words_outside_the_lexicon_trains(tmp_path):
     log = _rows(run / "log.csv")
     assert len(log) == 3 and all(float(r["ctc"]) > 0 and torch.isfinite(torch.tensor(float(r["loss"])))
                                  for r in log)
+
+
+def test_extra_per_epoch_rotates_the_words_outside_the_lexicon(tmp_path, monkeypatch):
+    import copy
+
+    import ours.train as train_mod
+    from tests.test_ours_train import CFG, WORDS, IDS, _render, _tiny_tower
+
+    made = []
+
+    class Spy(train_mod.SemanticBatchSampler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            made.append(self)
+
+    monkeypatch.setattr(train_mod, "SemanticBatchSampler", Spy)
+    items = [Item(w, lang, i) for lang in WORDS for w, i in zip(WORDS[lang], IDS[lang])]
+    items += [Item(w, "en", -1) for w in ("god", "act", "cat", "tag")]
+    cfg = copy.deepcopy(CFG)
+    cfg["stage1"]["source"] = {"extra_per_epoch": 1}
+    train_mod.train(cfg, tmp_path / "run", sources={1: FnSource(items, _render)}, text_tower=_tiny_tower(),
+                    progress=False, stop_after_steps=2)
+    s = made[0]
+    assert len(s.rotating) == 4 and s.per_epoch == 1
+    assert len(s) * s.per_batch >= len(s.keys) + 1 and len(s.keys) == len({it.group for it in items}) - 4
+
+
+def test_running_share_draws_chinese_pens_in_running_script_and_leaves_the_rest():
+    words, ids = {"zh": ["中国", "发展"], "en": ["dog", "cat"]}, {"zh": [0, 1], "en": [0, 1]}
+    base = make_source(SourceConfig(kind="synth", split="train", writer_kind="pen"), words, ids, 1)
+    run = make_source(SourceConfig(kind="synth", split="train", writer_kind="pen", running=1.0), words, ids, 1)
+    zh = next(i for i, it in enumerate(run.items) if it.lang == "zh")
+    en = next(i for i, it in enumerate(run.items) if it.lang == "en")
+    assert run.load(zh, 11).tobytes() == run.load(zh, 11).tobytes()
+    assert run.load(zh, 11).tobytes() != base.load(zh, 11).tobytes()
+    assert run.load(en, 11).tobytes() == base.load(en, 11).tobytes()  # Latin pens are untouched
+    assert "running script" in run.describe() and "running script" not in base.describe()

@@ -144,3 +144,27 @@ def test_renderings_are_unchanged(lang, writer, text, seed, augment, digest):
 
     img = synth.render_word(text, lang, synth.get_writer(writer), seed, augment=augment)
     assert hashlib.sha256(img.tobytes()).hexdigest()[:16] == digest
+
+
+def test_running_script_joins_a_characters_strokes_and_is_deterministic():
+    import numpy as np
+
+    from bench.data.synth.pen import layout, run_together
+    from bench.data.synth.rand import Rand
+    from bench.data.synth.writers import with_params
+
+    w = with_params(synth.get_writer("pen:hz-careful-00"), connect=0.0, speed=0.0)
+    plain = layout("国", w, 48.0, Rand("t", 1))
+    assert len(plain) > 4 and not any(trail for _, trail in plain)
+    joined = run_together(plain, [0] * len(plain), with_params(w, run=1.0), 48.0, Rand("t", 2))
+    assert 1 <= len(joined) < len(plain) and not any(trail for _, trail in joined)
+    assert sum(len(p) for p, _ in joined) >= sum(len(p) for p, _ in plain)  # bridges added, nothing lost
+    again = run_together(plain, [0] * len(plain), with_params(w, run=1.0), 48.0, Rand("t", 2))
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(joined, again))
+    # strokes of different characters join far less often than strokes of one character
+    apart = run_together(plain, list(range(len(plain))), with_params(w, run=1.0), 48.0, Rand("t", 2))
+    assert len(apart) > len(joined)
+    # through the renderer: another image, the same one every time
+    a = synth.render_word("中国", "zh", with_params(w, run=0.8), 5)
+    assert a.tobytes() == synth.render_word("中国", "zh", with_params(w, run=0.8), 5).tobytes()
+    assert a.tobytes() != synth.render_word("中国", "zh", w, 5).tobytes()

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .polyline import smooth
 from .rand import Rand
 from .skeletons import skeletons
 from .store import is_zh_pen
@@ -91,7 +92,54 @@ def layout(text: str, w: WriterSpec, em: float, r: Rand) -> list[tuple[np.ndarra
                 if abs(p[0, 0] - prev[0]) < limit and abs(p[0, 1] - prev[1]) < limit:
                     out.append((np.stack([prev, p[0]]), True))
         out.append((p, False))
+    if w.run > 0:
+        return run_together(out, [char_of_stroke[k] for k in range(n_strokes)], w, em, r)
     return out
+
+
+def _length(p: np.ndarray) -> float:
+    return float(np.sqrt(((p[1:] - p[:-1]) ** 2).sum(1)).sum()) if len(p) > 1 else 0.0
+
+
+def run_together(strokes: list[tuple[np.ndarray, bool]], chars: list[int], w: WriterSpec, em: float,
+                 r: Rand) -> list[tuple[np.ndarray, bool]]:
+    """Running-script deformation: the pen stays down between strokes of a character (now and then
+    between characters), short strokes shrink toward a tick, and the joined path is rounded.
+
+    Why: cursive Chinese hands (running script) join and simplify the strokes that the regular-script
+    skeletons keep apart; drawing a skeleton this way gives the model joined forms that no stroke source
+    here has. ``chars`` is the character of each (non-trail) stroke; the thin joining trails of
+    ``connect`` are dropped, since joined strokes replace them.
+    """
+    g = r.gen
+    pen = [p for p, trail in strokes if not trail]
+    if len(pen) != len(chars) or not pen:
+        return strokes
+    u = g.random((len(pen), 4))
+    run, reach = w.run, em * 0.75
+    out: list[np.ndarray] = []
+    last_char = -1
+    for k, p in enumerate(pen):
+        if len(p) > 1 and _length(p) < 0.2 * em and u[k, 0] < run * 0.6:  # a dot or tick, written short
+            c = p.mean(0)
+            p = c + (p - c) * 0.5
+        joined = False
+        if out:
+            same = chars[k] == last_char
+            gap = p[0] - out[-1][-1]
+            if (u[k, 1] < run * (0.8 if same else 0.3)) and abs(gap[0]) < reach and abs(gap[1]) < reach:
+                a, b = out[-1][-1], p[0]
+                bend = (u[k, 2] - 0.5) * 0.6
+                ctrl = (a + b) / 2.0 + bend * np.array([-(b - a)[1], (b - a)[0]])
+                t = np.linspace(0.0, 1.0, 6)[1:-1, None]
+                bridge = (1 - t) ** 2 * a + 2 * (1 - t) * t * ctrl + t ** 2 * b
+                out[-1] = np.concatenate([out[-1], bridge.astype(np.float32), p])
+                joined = True
+        if not joined:
+            out.append(p)
+        last_char = chars[k]
+    k_round = 1 + int(run > 0.6)
+    return [(smooth(p, k_round).astype(np.float32), False) for p in out]
 
 
 def draw_pen(strokes: list[tuple[np.ndarray, bool]], w: WriterSpec, em: float, width_scale: float, r: Rand) -> Image.Image:

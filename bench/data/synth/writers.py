@@ -41,6 +41,7 @@ class WriterSpec:
     speed: float = 0.0  # pen: 0 careful .. 1 hasty (rounded corners, short or overshot ends)
     ink: float = 0.15  # ink darkness (0 black .. 1 paper)
     grain: float = 0.0  # pen: broken, grainy strokes (pencil)
+    run: float = 0.0  # pen: running-script hand, 0 none .. 1 strong (strokes joined without lifting, shortened)
 
 
 # Pen families: parameter ranges drawn per writer. A pen family is a way of drawing, not a glyph
