@@ -175,7 +175,7 @@ class OursRead(_OursBase):
     top_k: ClassVar[int] = 16  # characters kept per column in the output cache
     # CTC share of the fused score per language: `python -m ours.tune_read` (in-domain writers, lexicon
     # words and words in no split); ``weight`` serves a language it did not tune (a user's own data)
-    weights: ClassVar[dict[str, float]] = {"en": 0.5, "es": 0.6, "zh": 0.9}
+    weights: ClassVar[dict[str, float]] = {"en": 0.5, "es": 0.6, "zh": 1.0}
     weight: ClassVar[float] = 0.2
 
     @classmethod

@@ -47,7 +47,7 @@ class SourceConfig:
     # CSV path with lang and word columns): each is its own group, aligned to its text embedding and
     # spelled by the CTC head, so the reader learns letters rather than 1,550 words
     extra_words: str | None = None
-    # synth: at most this many extra words per epoch, a new draw each epoch (None: all), so a longer
+    # synth with extra_words: at most this many extra words per epoch, a new draw each epoch (None: all), so a longer
     # word list widens what is read without shrinking the lexicon's share of the batches
     extra_per_epoch: int | None = None
     # synth: share of Chinese pen renderings drawn as a running-script hand (strokes joined without

@@ -187,7 +187,8 @@ def _train_stage(s: Session, stage: int, source: Source, first: int,
     groups = [it.group for it in source.items]
     gindex = {g: i for i, g in enumerate(dict.fromkeys(groups))}
     per_epoch = scfg.source.extra_per_epoch
-    rotate = [it.group for it in source.items if it.semantic_id < 0] if per_epoch is not None else ()
+    rotate = ([it.group for it in source.items if it.semantic_id < 0]
+              if per_epoch is not None and scfg.source.extra_words else ())  # the extra words only, never real rows
     sampler = SemanticBatchSampler(groups, [it.lang for it in source.items], cfg.batch_size,
                                    cfg.instances, seed=cfg.seed + 1000 * stage, rotate=rotate, per_epoch=per_epoch)
     tower.fill_cache(sorted({it.text for it in source.items}))

@@ -79,9 +79,9 @@ def sweep(checkpoint: str | None, per_lang: int = 400, seed: int = 0, weights=WE
     ds = api.builtin_dataset()
     ad = OursRead(api.AdapterOptions(model_path=checkpoint, threads=2))
     ad.ensure_loaded()
-    rng = np.random.default_rng(seed)
     out: list[LangSweep] = []
     for lang in langs or ds.languages("id"):
+        rng = np.random.default_rng([seed, zlib.crc32(lang.encode())])  # a language's sample is its own
         td = api.build_task(ds, "id", api.Task("within", lang, lang))
         idx = rng.choice(len(td.queries), min(per_lang, len(td.queries)), replace=False)
         q_id = ad.encode_images([ds.load_image(p) for p in td.queries.iloc[idx]["path"]], lang)

@@ -117,12 +117,16 @@ def test_extra_per_epoch_rotates_the_words_outside_the_lexicon(tmp_path, monkeyp
     items = [Item(w, lang, i) for lang in WORDS for w, i in zip(WORDS[lang], IDS[lang])]
     items += [Item(w, "en", -1) for w in ("god", "act", "cat", "tag")]
     cfg = copy.deepcopy(CFG)
-    cfg["stage1"]["source"] = {"extra_per_epoch": 1}
+    cfg["stage1"]["source"] = {"extra_words": "builtin", "extra_per_epoch": 1}
     train_mod.train(cfg, tmp_path / "run", sources={1: FnSource(items, _render)}, text_tower=_tiny_tower(),
                     progress=False, stop_after_steps=2)
     s = made[0]
     assert len(s.rotating) == 4 and s.per_epoch == 1
-    assert len(s) * s.per_batch >= len(s.keys) + 1 and len(s.keys) == len({it.group for it in items}) - 4
+    assert len(s.keys) == len({it.group for it in items}) - 4 and len(s) == -(-(len(s.keys) + 1) // s.per_batch)
+    groups = [it.group for it in items]
+    for epoch in range(2):
+        drawn = [groups[i] for b in s.batches(epoch) for i in b]
+        assert len({g for g in drawn if isinstance(g, tuple)}) == 1  # exactly one extra word per epoch
 
 
 def test_running_share_draws_chinese_pens_in_running_script_and_leaves_the_rest():

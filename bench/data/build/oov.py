@@ -123,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lexicon", type=Path, default=DATA / "lexicon.csv")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--reading", action="store_true", help="write the training reading words instead")
-    ap.add_argument("--tune", action="store_true", help="write the words that tune ours-read's fusion instead")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--reading", action="store_true", help="write the training reading words instead")
+    which.add_argument("--tune", action="store_true", help="write the words that tune ours-read's fusion instead")
     args = ap.parse_args(argv)
     if args.tune:
         print(build_tune(args.lexicon, out=args.out or TUNE_OUT))
