@@ -306,8 +306,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_HANDLER_PID: int | None = None  # the process whose SIGTERM handler ends the run
+
+
 def _terminate(signum, frame) -> None:
+    """SIGTERM in the CLI process ends the run like Ctrl-C; a forked worker (a pool closing sends its
+    workers SIGTERM) dies the default way, quietly, instead of printing a traceback from the copied handler."""
+    if os.getpid() != _HANDLER_PID:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise Terminated()
+
+
+def install_sigterm():
+    """Route SIGTERM to ``_terminate``; returns the previous handler, or None off the main thread."""
+    global _HANDLER_PID
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread
+        return None
+    _HANDLER_PID = os.getpid()
+    return previous
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,11 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    previous = None
-    try:  # SIGTERM (kill, a job scheduler) ends the run like Ctrl-C: the invocation's end is recorded
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread
-        pass
+    # SIGTERM (kill, a job scheduler) ends the run like Ctrl-C: the invocation's end is recorded
+    previous = install_sigterm()
     try:
         return int(args.func(args) or 0)
     except BenchError as exc:

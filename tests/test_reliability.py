@@ -227,6 +227,27 @@ def test_sigterm_ends_the_run_like_sigint_and_records_the_end(tmp_path, plugin_e
     assert [i["status"] for i in inv] == ["terminated", "finished"]
 
 
+_POOL_UNDER_CLI_HANDLER = """
+import sys, time
+from multiprocessing import get_context
+from bench import cli
+cli.install_sigterm()
+with get_context("fork").Pool(2) as pool:  # leaving the block terminates the workers with SIGTERM
+    print(sum(pool.map(abs, range(-5, 5))))
+time.sleep(0.5)
+"""
+
+
+def test_a_closing_worker_pool_prints_no_traceback():
+    """``bench data build`` forks a pool after the CLI set its SIGTERM handler; closing the pool
+    SIGTERMs the workers, which must die quietly instead of raising the CLI's Terminated."""
+    res = subprocess.run([sys.executable, "-c", _POOL_UNDER_CLI_HANDLER], capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "25"
+    assert "Traceback" not in res.stderr and "Terminated" not in res.stderr, res.stderr
+
+
 def test_pickle_weights_are_refused_with_the_variable_named(tmp_path, monkeypatch, capsys):
     """A model folder with only pytorch_model.bin: refused (the job fails, exit 1) with a reason
     naming XSB_ALLOW_PICKLE_WEIGHTS; with it set, the model loads and run.json records it."""
