@@ -6,7 +6,7 @@ by the same in-domain writers, against the lexicon plus those words, as the ``oo
 built. Tuning on lexicon words alone favours the anchors, which know only the lexicon, and so tells the
 reader to ignore its reading exactly where reading is the point.
 
-``python -m ours.tune_read CHECKPOINT [--per-lang 400]`` prints Acc@1 of both kinds for a grid of
+``python -m ours.tune_read CHECKPOINT [--per-lang 1000]`` prints Acc@1 of both kinds for a grid of
 weights and the weight each language would get; ``OursRead.weights`` is set from it.
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ def render_tune_queries(lang: str, words: list[str]):
     return images, kept
 
 
-def sweep(checkpoint: str | None, per_lang: int = 400, seed: int = 0, weights=WEIGHTS,
+def sweep(checkpoint: str | None, per_lang: int = 1000, seed: int = 0, weights=WEIGHTS,
           langs: list[str] | None = None) -> list[LangSweep]:
     """One encoding of the sampled ``id`` queries and of the rendered tuning words, scored at every weight."""
     from adapters.ours import OursRead
@@ -106,7 +106,7 @@ def sweep(checkpoint: str | None, per_lang: int = 400, seed: int = 0, weights=WE
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", nargs="?", default=None, help="checkpoint folder (default: the shipped one)")
-    ap.add_argument("--per-lang", type=int, default=400)
+    ap.add_argument("--per-lang", type=int, default=1000)
     args = ap.parse_args(argv)
     chosen = {}
     for s in sweep(args.checkpoint, args.per_lang):

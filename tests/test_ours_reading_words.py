@@ -36,9 +36,18 @@ def test_tuning_words_are_in_no_split_and_no_training_list():
     lexicon = {r[lang].casefold() for r in _rows(LEXICON) for lang in ("en", "es", "zh") if r.get(lang)}
     taken = {r["word"] for r in _rows(OOV_WORDS)} | {r["word"] for r in _rows(READING_WORDS)}
     assert {lang: sum(r["lang"] == lang for r in rows) for lang in ("en", "es", "zh")} == \
-        {"en": 200, "es": 200, "zh": 200}
+        {"en": 1000, "es": 1000, "zh": 1000}
     words = {r["word"] for r in rows}
     assert not words & taken and not {w.casefold() for w in words} & lexicon
+
+
+def test_a_longer_tuning_draw_keeps_the_shorter_one(tmp_path):
+    """The list grew from 200 to 1,000 words per language; the 200 the earlier weights were tuned on
+    are among them (a longer draw of the salted hash extends a shorter one)."""
+    from bench.data.build.oov import build_tune
+
+    short = {(r["lang"], r["word"]) for r in _rows(build_tune(out=tmp_path / "t200.csv", n=200))}
+    assert len(short) == 600 and short <= {(r["lang"], r["word"]) for r in _rows(TUNE_WORDS)}
 
 
 def test_the_builder_reproduces_the_shipped_lists(tmp_path):
