@@ -211,18 +211,27 @@ class OursRead(_OursBase):
 
     def similarity(self, image_outputs, gallery_outputs, gallery_texts, query_lang, gallery_lang) -> np.ndarray:
         from bench.scoring import cosine_matrix
+        from ours.reading import fuse
+
+        out = np.asarray(image_outputs, dtype=np.float32)
+        weight = self.weights.get(query_lang, self.weight)
+        if query_lang != gallery_lang or weight <= 0:
+            return cosine_matrix(out[:, : self.dim], gallery_outputs)
+        return fuse(*self.reading_parts(out, gallery_outputs, gallery_texts), self.scale, weight)
+
+    def reading_parts(self, image_outputs, gallery_outputs, gallery_texts) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine, CTC log p(word | image)) of every query and gallery word: the two opinions the
+        fusion weighs, apart so that a weight sweep computes the costly CTC term once."""
+        from bench.scoring import cosine_matrix
         from bench.textnorm import normalize_all
-        from ours.reading import expand, fuse, word_logprobs
+        from ours.reading import expand, word_logprobs
 
         out = np.asarray(image_outputs, dtype=np.float32)
         cos = cosine_matrix(out[:, : self.dim], gallery_outputs)
-        weight = self.weights.get(query_lang, self.weight)
-        if query_lang != gallery_lang or weight <= 0:
-            return cos
         words = normalize_all(list(gallery_texts))
         packed = out[:, self.dim:].reshape(len(out), -1, 2 * self.top_k)
         logp = np.stack([word_logprobs(expand(p, self.n_classes), words, self.model.charset) for p in packed])
-        return fuse(cos, logp, self.scale, weight)
+        return cos, logp
 
     def run_notes(self) -> dict:
         from ours.model import count_parameters

@@ -94,13 +94,23 @@ def sweep(checkpoint: str | None, per_lang: int = 1000, seed: int = 0, weights=W
         targets = np.arange(len(lexicon), len(gallery))
         q_tune = ad.encode_images(images, lang)
         g_tune = ad.encode_texts(gallery, lang)
+        parts_id = ad.reading_parts(q_id, g_id, td.gallery)  # the CTC term once, not once per weight
+        parts_tune = ad.reading_parts(q_tune, g_tune, gallery)
         acc_id, acc_tune = {}, {}
         for w in weights:
-            ad.weights = {**ad.weights, lang: w}
-            acc_id[w] = float((ad.similarity(q_id, g_id, td.gallery, lang, lang).argmax(1) == td.targets[idx]).mean())
-            acc_tune[w] = float((ad.similarity(q_tune, g_tune, gallery, lang, lang).argmax(1) == targets).mean())
+            acc_id[w] = _acc(parts_id, ad.scale, w, td.targets[idx])
+            acc_tune[w] = _acc(parts_tune, ad.scale, w, targets)
         out.append(LangSweep(lang, len(idx), len(words), acc_id, acc_tune))
     return out
+
+
+def _acc(parts: tuple[np.ndarray, np.ndarray], scale: float, weight: float, targets: np.ndarray) -> float:
+    """Acc@1 of the fused scores at one weight, as ``OursRead.similarity`` ranks them (cosine alone at 0)."""
+    from ours.reading import fuse
+
+    cos, logp = parts
+    scores = cos if weight <= 0 else fuse(cos, logp, scale, weight)
+    return float((scores.argmax(1) == targets).mean())
 
 
 def main(argv: list[str] | None = None) -> int:

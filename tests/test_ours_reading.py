@@ -125,3 +125,30 @@ def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint
     ad.weights = {"es": 0.3}
     assert not np.allclose(es, other) and np.allclose(ad.similarity(out, gal, words, "es", "es"), other)
     assert ad.run_notes()["fusion_weights"] == {"es": 0.3, "other languages": 0.3}
+
+
+def test_the_tuning_sweep_ranks_exactly_as_the_adapter_does(reader_checkpoint):
+    """``tune_read`` computes the CTC term once per language and fuses per weight; each weight's
+    Acc@1 must be the one ``OursRead.similarity`` gives with that weight set."""
+    from adapters.ours import OursRead
+    from bench.adapter import AdapterOptions
+    from ours.tune_read import _acc
+
+    ck, _ = reader_checkpoint
+    ad = OursRead(AdapterOptions(model_path=Path(ck)))
+    ad.ensure_loaded()
+    rng = np.random.default_rng(2)
+    imgs = [Image.fromarray(rng.integers(0, 255, (40, 120), dtype=np.uint8)) for _ in range(12)]
+    out = ad.encode_images(imgs, "es")
+    words = ad.model.anchors.of("es")[0]
+    gal = ad.encode_texts(words, "es")
+    parts = ad.reading_parts(out, gal, words)
+    seen = set()
+    for w in (0.0, 0.3, 0.7, 1.0):
+        ad.weights = {"es": w}
+        ranked = ad.similarity(out, gal, words, "es", "es").argmax(1)
+        seen.add(tuple(ranked))
+        for target in range(len(words)):  # every possible answer: the accuracies agree exactly
+            t = np.full(len(imgs), target)
+            assert _acc(parts, ad.scale, w, t) == float((ranked == t).mean())
+    assert len(seen) > 1  # the weights do rank differently here, so the check can fail
