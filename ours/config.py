@@ -53,6 +53,9 @@ class SourceConfig:
     # synth: share of Chinese pen renderings drawn as a running-script hand (strokes joined without
     # lifting the pen, short strokes shortened; bench/data/synth/pen.py run_together), 0 = never
     running: float = 0.0
+    # synth: share of Chinese renderings, among words they can draw, by the training-only fonts of
+    # bench/data/train_assets (Japanese handwriting, marker and brush hands; in no split), 0 = never
+    train_fonts: float = 0.0
 
 
 @dataclass

@@ -63,11 +63,15 @@ class SynthSource(Source):
 
     def __init__(self, words: dict[str, list[str]], ids: dict[str, list[int]], split: str,
                  augment: bool = True, writer_kind: str | None = None, cases: bool = True,
-                 extra: dict[str, list[str]] | None = None, running: float = 0.0) -> None:
+                 extra: dict[str, list[str]] | None = None, running: float = 0.0,
+                 train_fonts: float = 0.0) -> None:
         from bench.data import builtin
 
+        if not 0.0 <= running <= 1.0 or not 0.0 <= train_fonts <= 1.0:
+            raise BenchError(f"running and train_fonts are shares between 0 and 1, not {running} and {train_fonts}")
         self.split = split
         self.running = running
+        self.train_fonts = train_fonts
         self.augment = augment
         self.cases = cases
         self.writer_kind = writer_kind
@@ -91,6 +95,18 @@ class SynthSource(Source):
         keep = [j for j, c in enumerate(self.capable) if c]
         self.items = [self.items[j] for j in keep]
         self.capable = [self.capable[j] for j in keep]
+        # Training-only fonts (in no split): per item, those that draw the word; used at ``train_fonts``.
+        self.extra_writers: list = []
+        self.extra_capable: list[tuple[int, ...]] = [()] * len(self.items)
+        if train_fonts > 0:
+            from bench.data.synth.writers import train_only_writers
+
+            self.extra_writers = list(train_only_writers())
+            if not self.extra_writers:
+                raise BenchError("train_fonts > 0 but bench/data/train_assets has no fonts; "
+                                 "run python -m bench.data.build.train_fonts")
+            self.extra_capable = [tuple(k for k, w in enumerate(self.extra_writers)
+                                        if it.lang in w.langs and can_draw(it.text, w)) for it in self.items]
         empty = [lang for lang, ws in self.writers.items() if not ws]
         if empty:
             kind = f" {writer_kind}" if writer_kind else ""
@@ -104,6 +120,9 @@ class SynthSource(Source):
         rng = random.Random(seed)
         wts = self.weights[it.lang]
         writer = self.writers[it.lang][rng.choices(capable, weights=[wts[k] for k in capable])[0]]
+        extra = self.extra_capable[i]
+        if self.train_fonts > 0 and extra and rng.random() < self.train_fonts:  # no draw at 0: batches unchanged
+            writer = self.extra_writers[extra[rng.randrange(len(extra))]]
         if self.running > 0 and writer.kind == "pen" and it.lang == "zh" and rng.random() < self.running:
             from bench.data.synth.writers import with_params
 
@@ -122,6 +141,9 @@ class SynthSource(Source):
         skipped = f", {len(self.undrawable)} undrawable words skipped" if self.undrawable else ""
         extra = f", {self.n_extra} of them outside the lexicon" if self.n_extra else ""
         extra += f", {self.running:.0%} of Chinese pen renderings in running script" if self.running else ""
+        if self.train_fonts:
+            extra += (f", {self.train_fonts:.0%} of the Chinese words they draw by {len(self.extra_writers)} "
+                      "training-only fonts")
         return (f"synthetic split {self.split!r}{kind} writers ({n} writer-languages, {len(self.items)} "
                 f"words{extra}{skipped})")
 

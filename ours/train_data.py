@@ -22,7 +22,8 @@ def make_source(spec: SourceConfig, words: dict, ids: dict, stage: int) -> Sourc
     if kind == "synth":
         extra = reading_words(spec.extra_words, words) if spec.extra_words else None
         return SynthSource(words, ids, split or "train", augment=spec.augment, writer_kind=writer_kind,
-                           cases=spec.cases, extra=extra, running=spec.running)
+                           cases=spec.cases, extra=extra, running=spec.running,
+                           train_fonts=spec.train_fonts)
     if kind == "manifest":
         return ManifestSource(spec.manifest, split, list(words))
     raise BenchError(f"stage {stage}: unknown data source kind {kind!r} (synth, manifest, auto)")

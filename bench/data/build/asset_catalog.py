@@ -82,6 +82,16 @@ ZH_SKELETON_ONLY = ("wqy-microhei",)
 # Chinese fonts from npm @fontsource: id -> look-alike group.
 ZH_NPM = {"ma-shan-zheng": "brush-kai", "long-cang": "running", "zcool-kuaile": "marker",
           "zhi-mang-xing": "running-brush", "liu-jian-mao-cao": "grass"}
+# Training-only Chinese writers (``bench.data.build.train_fonts``, into ``TRAIN_ASSETS_DIR``): Japanese
+# handwriting, marker and brush families from npm @fontsource whose kanji cover about half of the
+# lexicon's characters. No split uses them (so the built benchmark does not depend on them); a
+# training config mixes them in (``SourceConfig.train_fonts``) for words they can draw. id -> look.
+ZH_TRAIN_ONLY_NPM = {
+    "yuji-syuku": "jp-brush", "yuji-boku": "jp-brush", "yuji-mai": "jp-brush", "potta-one": "jp-brush-pop",
+    "klee-one": "jp-pencil", "iansui": "jp-pencil",  # Iansui is derived from Klee One: one look
+    "yomogi": "jp-pen", "zen-kurenaido": "jp-felt", "hachi-maru-pop": "jp-round", "yusei-magic": "jp-marker",
+}
+TRAIN_ASSETS_DIR = ASSETS_DIR.parent / "train_assets"
 # Chinese fonts whose glyphs are thinned into pen skeletons (``bench.data.build.skeletons``): each
 # becomes a stroke source of its own, on the same side of the split as the font's look-alike group.
 ZH_SKELETONS = ("lxgw-wenkai", "ma-shan-zheng", "zhi-mang-xing", "wqy-microhei", "long-cang", "liu-jian-mao-cao")

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+TRAIN_ASSETS_DIR = ASSETS_DIR.parent / "train_assets"  # training-only fonts, used by no split
 
 
 @lru_cache(maxsize=1)
@@ -24,13 +25,34 @@ def index() -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def train_index() -> dict:
+    """``train_fonts.json`` (``bench.data.build.train_fonts``): fonts only a training config mixes in.
+
+    Kept outside ``ASSETS_DIR`` so the benchmark's fingerprint does not depend on them; empty when absent.
+    """
+    path = TRAIN_ASSETS_DIR / "train_fonts.json"
+    if not path.exists():
+        return {"fonts": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=None)
 def font_entry(font_id: str) -> dict:
-    """The assets.json entry of one font."""
+    """The assets.json entry of one font (or, failing that, its training-only entry)."""
     for entry in index()["fonts"]:
         if entry["id"] == font_id:
             return entry
+    for entry in train_index()["fonts"]:
+        if entry["id"] == font_id:
+            return entry
     raise KeyError(font_id)
+
+
+def font_path(font_id: str) -> Path:
+    """The font file of a font id, in the folder its index lives in."""
+    entry = font_entry(font_id)
+    return (TRAIN_ASSETS_DIR if entry.get("role") == "train-only" else ASSETS_DIR) / entry["file"]
 
 
 @lru_cache(maxsize=None)
@@ -49,8 +71,7 @@ def drawable(source: str) -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def font(font_id: str, size: int) -> ImageFont.FreeTypeFont:
     """A FreeType face at a pixel size; basic layout because glyphs are placed one by one."""
-    path = ASSETS_DIR / font_entry(font_id)["file"]
-    return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(str(font_path(font_id)), size, layout_engine=ImageFont.Layout.BASIC)
 
 
 @lru_cache(maxsize=None)

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .store import SKEL_PREFIX, index, zh_skeleton_sources
+from .store import SKEL_PREFIX, index, train_index, zh_skeleton_sources
 
 LATIN = ("en", "es")
 
@@ -169,8 +169,15 @@ def writers(lang: str) -> list[WriterSpec]:
 
 
 @lru_cache(maxsize=1)
+def train_only_writers() -> tuple[WriterSpec, ...]:
+    """Font writers of ``train_fonts.json``: in no split, mixed into training by a config's
+    ``train_fonts`` share; each draws only the words its ``chars`` cover (``render.can_draw``)."""
+    return tuple(font_writer(e) for e in train_index()["fonts"])
+
+
+@lru_cache(maxsize=1)
 def _by_id() -> dict[str, WriterSpec]:
-    return {w.id: w for w in all_writers()}
+    return {w.id: w for w in all_writers() + train_only_writers()}
 
 
 def get_writer(writer_id: str) -> WriterSpec:
