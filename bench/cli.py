@@ -322,12 +322,11 @@ def _terminate(signum, frame) -> None:
 def install_sigterm():
     """Route SIGTERM to ``_terminate``; returns the previous handler, or None off the main thread."""
     global _HANDLER_PID
+    _HANDLER_PID = os.getpid()  # before the handler: a SIGTERM right after installing it ends the run
     try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        return signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread
         return None
-    _HANDLER_PID = os.getpid()
-    return previous
 
 
 def main(argv: list[str] | None = None) -> int:

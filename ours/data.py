@@ -101,10 +101,13 @@ class SynthSource(Source):
         if train_fonts > 0:
             from bench.data.synth.writers import train_only_writers
 
-            self.extra_writers = list(train_only_writers())
+            if split != "train":
+                raise BenchError(f"train_fonts mixes training-only writers into the train split, not {split!r}")
+            self.extra_writers = [w for w in train_only_writers() if writer_kind is None or w.kind == writer_kind]
             if not self.extra_writers:
-                raise BenchError("train_fonts > 0 but bench/data/train_assets has no fonts; "
-                                 "run python -m bench.data.build.train_fonts")
+                raise BenchError("train_fonts > 0 but there are no training-only "
+                                 f"{writer_kind or 'font'} writers (bench/data/train_assets; "
+                                 "python -m bench.data.build.train_fonts)")
             self.extra_capable = [tuple(k for k, w in enumerate(self.extra_writers)
                                         if it.lang in w.langs and can_draw(it.text, w)) for it in self.items]
         empty = [lang for lang, ws in self.writers.items() if not ws]

@@ -234,6 +234,8 @@ from bench import cli
 cli.install_sigterm()
 with get_context("fork").Pool(2) as pool:  # leaving the block terminates the workers with SIGTERM
     print(sum(pool.map(abs, range(-5, 5))))
+    pending = pool.map_async(time.sleep, [30, 30])  # busy workers: the SIGTERM surely reaches them
+    time.sleep(1.0)
 time.sleep(0.5)
 """
 

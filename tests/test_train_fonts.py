@@ -22,7 +22,7 @@ def _entries():
 
 def test_every_training_font_records_its_source_and_licence_and_inks_what_it_claims():
     entries = _entries()
-    assert len(entries) == 10
+    assert len(entries) == 8
     for e in entries:
         assert e["role"] == "train-only" and e["langs"] == ["zh"] and e["license"] == "OFL-1.1"
         assert e["source"].startswith(f"npm:@fontsource/{e['id']}@5.3.0 ")
@@ -34,10 +34,20 @@ def test_every_training_font_records_its_source_and_licence_and_inks_what_it_cla
         assert 0.3 <= e["word_share"]["zh"] < 1.0  # partial: a writer only of the words it can draw
 
 
-def test_no_split_uses_them_and_no_out_of_domain_source_is_theirs():
+def test_no_split_uses_them_and_no_out_of_domain_source_or_look_is_theirs():
+    from bench.data.build.asset_catalog import ZH_TRAIN_ONLY_LEFT_OUT, ZH_TRAIN_ONLY_NPM
+
     ids = {w.id for w in train_only_writers()}
     sources = {builtin.glyph_source(w) for w in train_only_writers()}
-    assert len(ids) == 10
+    assert len(ids) == 8
+    # ids are unique across both indexes: a training font never shadows a benchmark font
+    assert not {e["id"] for e in _entries()} & {e["id"] for e in store.index()["fonts"]}
+    # looks: none is an out-of-domain Chinese group, and the marker-like hands stay out
+    groups = {e["group"] for e in _entries()}
+    assert groups == set(ZH_TRAIN_ONLY_NPM.values())
+    for g in groups:
+        assert not any(ood in g.split("-") for ood in builtin.ZH_OOD_FONT_GROUPS), g
+    assert not {f"font:{k}" for k in ZH_TRAIN_ONLY_LEFT_OUT} & ids
     for lang in builtin.LANGS:
         for split in builtin.SPLITS:
             assert not ids & {w.id for w in builtin.split_writers(split, lang)}, (split, lang)
@@ -87,6 +97,11 @@ def test_the_share_of_chinese_renderings_they_draw(monkeypatch):
     assert h.hexdigest()[:16] == "4770a443e3da84d4"
 
 
-def test_a_share_outside_zero_to_one_is_a_clear_error():
+def test_a_share_outside_zero_to_one_or_outside_train_is_a_clear_error():
+    zh = ({"zh": ["中国"]}, {"zh": [0]})
     with pytest.raises(BenchError, match="between 0 and 1"):
-        make_source(SourceConfig(kind="synth", split="train", train_fonts=1.5), {"zh": ["中国"]}, {"zh": [0]}, 1)
+        make_source(SourceConfig(kind="synth", split="train", train_fonts=1.5), *zh, 1)
+    with pytest.raises(BenchError, match="not 'ood'"):
+        make_source(SourceConfig(kind="synth", split="ood", train_fonts=0.3), *zh, 1)
+    with pytest.raises(BenchError, match="no training-only pen writers"):  # they are fonts
+        make_source(SourceConfig(kind="synth", split="train", writer_kind="pen", train_fonts=0.3), *zh, 1)

@@ -147,7 +147,7 @@ def ink_missing(path: Path, chars: set[str]) -> list[str]:
     return bad
 
 
-def _npm_font_pieces(pkg: Path, name: str) -> tuple[list[Path], str]:
+def npm_font_pieces(pkg: Path, name: str) -> tuple[list[Path], str]:
     """The woff2 pieces of the regular (400, else lightest) normal face and its weight; a family
     published only as italic (Molle) gives its italic face."""
     for style in ("normal", "italic"):
@@ -202,7 +202,7 @@ def build_font(
     }
 
 
-def _fontsource_meta(pkg: Path) -> tuple[str, str, str]:
+def fontsource_meta(pkg: Path) -> tuple[str, str, str]:
     meta = json.loads((pkg / "package.json").read_text(encoding="utf-8"))
     lic_text = (pkg / "LICENSE").read_text(encoding="utf-8", errors="replace")
     if "Apache License" in lic_text:
@@ -220,8 +220,8 @@ def build_fonts(need: dict[str, set[str]], cache: Path, out: Path, log, provisio
         if not (pkg / "LICENSE").exists():
             log(f"font {name}: skipped, its package ships no licence text")
             continue
-        version, lic_text, lic = _fontsource_meta(pkg)
-        pieces, weight = _npm_font_pieces(pkg, name)
+        version, lic_text, lic = fontsource_meta(pkg)
+        pieces, weight = npm_font_pieces(pkg, name)
         script = "zh" if name in ZH_NPM else "latin"
         group = ZH_NPM.get(name) or ("print" if name in LATIN_PRINT else "caps" if name in LATIN_CAPS else "cursive")
         family = name.replace("-", " ").title()
