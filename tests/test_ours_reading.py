@@ -105,18 +105,22 @@ def test_ours_read_without_a_ctc_head_is_unavailable_with_the_fix(reader_checkpo
     assert not av.ok and "no CTC head" in av.reason and "ours train" in av.reason
 
 
-def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint):
+def _reader_on_noise(ck, lang: str, n: int, seed: int):
+    """The reader, ``n`` noise images encoded for ``lang``, and that language's anchor words and gallery."""
     from adapters.ours import OursRead
     from bench.adapter import AdapterOptions
 
-    ck, _ = reader_checkpoint
     ad = OursRead(AdapterOptions(model_path=Path(ck)))
     ad.ensure_loaded()
-    rng = np.random.default_rng(1)
-    imgs = [Image.fromarray(rng.integers(0, 255, (40, 120), dtype=np.uint8)) for _ in range(3)]
-    out = ad.encode_images(imgs, "en")
-    words = ad.model.anchors.of("en")[0]
-    gal = ad.encode_texts(words, "en")
+    rng = np.random.default_rng(seed)
+    imgs = [Image.fromarray(rng.integers(0, 255, (40, 120), dtype=np.uint8)) for _ in range(n)]
+    words = ad.model.anchors.of(lang)[0]
+    return ad, ad.encode_images(imgs, lang), words, ad.encode_texts(words, lang)
+
+
+def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint):
+    ck, _ = reader_checkpoint
+    ad, out, words, gal = _reader_on_noise(ck, "en", 3, 1)
     cos = ad.similarity(out, gal, words, "en", "zh")  # cross-language: cosine, whatever the weight
     ad.weights, ad.weight = {"en": 0.0, "es": 0.7}, 0.3
     assert np.array_equal(ad.similarity(out, gal, words, "en", "en"), cos)  # en tuned to 0: cosine alone
@@ -130,18 +134,10 @@ def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint
 def test_the_tuning_sweep_ranks_exactly_as_the_adapter_does(reader_checkpoint):
     """``tune_read`` computes the CTC term once per language and fuses per weight; each weight's
     Acc@1 must be the one ``OursRead.similarity`` gives with that weight set."""
-    from adapters.ours import OursRead
-    from bench.adapter import AdapterOptions
     from ours.tune_read import _acc
 
     ck, _ = reader_checkpoint
-    ad = OursRead(AdapterOptions(model_path=Path(ck)))
-    ad.ensure_loaded()
-    rng = np.random.default_rng(2)
-    imgs = [Image.fromarray(rng.integers(0, 255, (40, 120), dtype=np.uint8)) for _ in range(12)]
-    out = ad.encode_images(imgs, "es")
-    words = ad.model.anchors.of("es")[0]
-    gal = ad.encode_texts(words, "es")
+    ad, out, words, gal = _reader_on_noise(ck, "es", 12, 2)
     parts = ad.reading_parts(out, gal, words)
     seen = set()
     for w in (0.0, 0.3, 0.7, 1.0):
@@ -149,6 +145,6 @@ def test_the_tuning_sweep_ranks_exactly_as_the_adapter_does(reader_checkpoint):
         ranked = ad.similarity(out, gal, words, "es", "es").argmax(1)
         seen.add(tuple(ranked))
         for target in range(len(words)):  # every possible answer: the accuracies agree exactly
-            t = np.full(len(imgs), target)
+            t = np.full(len(out), target)
             assert _acc(parts, ad.scale, w, t) == float((ranked == t).mean())
     assert len(seen) > 1  # the weights do rank differently here, so the check can fail
