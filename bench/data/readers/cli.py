@@ -19,7 +19,17 @@ def register_import(data_subparsers) -> None:
     h = sub.add_parser("hwdb", help="CASIA-HWDB1.0/1.1 isolated characters (.gnt files, folders or zips of them)")
     h.add_argument("path", type=Path, nargs="+", help=".gnt files, folders holding them, or the download zips")
     h.set_defaults(func=cmd_import, keep_err=False)
-    parsers = [a, h]
+    o = sub.add_parser("iam-ondb", help="IAM-OnDB pen trajectories (lineStrokes/ + ascii/): lines split into "
+                                         "words at their pen gaps, drawn with the imported-traces pen")
+    o.add_argument("path", type=Path, help="folder holding lineStrokes/ and ascii/ (or data/ with them)")
+    o.add_argument("--writers", type=Path, required=True,
+                   help="the original form XMLs (<Form id writerID>), a folder or a file: forms of unknown "
+                        "writers are left out")
+    o.add_argument("--level", choices=("word", "line"), default="word", help="words (default) or whole lines")
+    o.add_argument("--holdout", default=None, metavar="SPLIT:SHARE",
+                   help="send this share of the writers to SPLIT (e.g. real:0.3), the rest to --split")
+    o.set_defaults(func=cmd_import, keep_err=False)
+    parsers = [a, h, o]
     for fmt, what in (("page-xml", "PAGE-XML (Transkribus, eScriptorium, Kraken; HTR-United sets)"),
                       ("alto", "ALTO v2-v4 (eScriptorium, OCR-D; HTR-United sets)")):
         q = sub.add_parser(fmt, help=f"{what}: crop transcribed words (or lines) from the page images")
@@ -56,7 +66,7 @@ def register_import(data_subparsers) -> None:
                                                                  "datasets library (pip install 'xscript-bench[hf-data]')")
     f.add_argument("--revision", default=None, help="hub revision (with --allow-download)")
     parsers.append(f)
-    for q in parsers[2:]:
+    for q in parsers[3:]:
         q.add_argument("--lang", required=True, help="ISO 639 code of the transcriptions (en, zh, es, fr, ...)")
         q.set_defaults(func=cmd_import, keep_err=False)
     for q in parsers:
@@ -94,6 +104,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         out = import_iam(args.path, args.out, opts)
     elif fmt == "hwdb":
         out = import_hwdb(args.path, args.out, opts)
+    elif fmt == "iam-ondb":
+        from .holdout import Holdout
+        from .iamondb_import import import_iamondb
+
+        holdout = Holdout.parse(args.holdout) if args.holdout else None
+        out = import_iamondb(args.path, args.writers, args.out, opts, level=args.level, holdout=holdout)
     elif fmt in ("page-xml", "alto"):
         from .layout_import import import_layout
 

@@ -1,0 +1,203 @@
+"""IAM On-Line Handwriting Database (IAM-OnDB): ``lineStrokes/`` pen trajectories, ``ascii/`` transcripts.
+
+A form ``a01-000u`` has ``ascii/a01/a01-000/a01-000u.txt`` (an ``OCR:`` and a ``CSR:`` section; the
+CSR lines are the ones written, one per recorded line) and ``lineStrokes/a01/a01-000/a01-000u-NN.xml``
+(``<Stroke>`` elements of ``<Point x y time>``, y growing downwards), where line NN is the NN-th CSR
+line. The database has no word boundaries, so each line is split into its transcript's words at the
+widest horizontal pen gaps, and the split is checked: the gaps taken must be clearly wider than every
+gap left inside a word, and every word's width per letter must be close to the line's. A line that
+fails (or whose word count does not fit) is left out and counted.
+
+Writers are not in these two folders: the original form files (``<Form id="a01-000u" writerID="10058">``,
+e.g. ``original/**/strokes*.xml``) name them, read by ``read_form_writers``. A form whose writer is
+unknown is left out, so no writer can be on both sides of a writer-disjoint split unseen.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.errors import BenchError
+
+from .inkml import InkFile, InkWord
+
+FORM_ID = re.compile(r"^[a-z]\d\d-\d\d\d[a-z]?$")
+LINE_FILE = re.compile(r"^([a-z]\d\d-\d\d\d[a-z]?)-(\d\d)\.xml$")
+FORM_TAG = re.compile(rb"<Form\s+[^>]*>")
+ATTR = re.compile(rb'(\w+)="([^"]*)"')
+GAP_RATIO = 1.5  # the narrowest gap taken must be this much wider than the widest gap left in a word
+WIDTH_RATIO = 3.0  # a word's width per letter within this factor of the line's
+
+
+@dataclass
+class SplitStats:
+    """What the word split did, for the import summary."""
+
+    lines: int = 0
+    split: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def drop(self, reason: str) -> None:
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+def read_form_writers(root: Path) -> dict[str, str]:
+    """Form id -> writer id from every XML under ``root`` holding a ``<Form id=.. writerID=..>`` tag
+    (IAM-OnDB's original form files, ``<form folder>/strokes<letter>.xml``). Only the file's head is
+    read: the tag comes first. A form that two files give different writers (a tag that disagrees
+    with its file name does so too) is left out: its writer is not known for sure."""
+    seen: dict[str, set[str]] = {}
+    files = [root] if root.is_file() else sorted(root.rglob("*.xml"))
+    for p in files:
+        with open(p, "rb") as fh:
+            head = fh.read(4096)
+        m = FORM_TAG.search(head)
+        if not m:
+            continue
+        attrs = {k.decode(): v.decode("latin-1") for k, v in ATTR.findall(m.group(0))}
+        form, writer = attrs.get("id", "").strip(), attrs.get("writerID", "").strip()
+        if not (form and writer):
+            continue
+        named = re.fullmatch(r"strokes([a-z]?)\.xml", p.name)
+        by_name = p.parent.name + named.group(1) if named else form
+        if FORM_ID.match(by_name) and by_name != form:  # the file contradicts itself: neither form is sure
+            seen.setdefault(by_name, set()).add(f"?{p}")
+            writer = f"?{p}"
+        seen.setdefault(form, set()).add(writer)
+    return {f: next(iter(w)) for f, w in seen.items() if len(w) == 1 and not next(iter(w)).startswith("?")}
+
+
+def read_csr(path: Path) -> list[str]:
+    """The CSR section's lines of an ``ascii/`` transcript (empty lines dropped)."""
+    text = path.read_text(encoding="latin-1")
+    if "CSR:" not in text:
+        raise BenchError(f"{path}: no CSR: section (not an IAM-OnDB transcript?)")
+    body = text.split("CSR:", 1)[1]
+    return [ln.strip() for ln in body.splitlines() if ln.strip()]
+
+
+def read_line_strokes(path: Path) -> list[np.ndarray]:
+    """The pen-down strokes of one line file, each an (n, 2) float array of x, y (y down)."""
+    from lxml import etree
+
+    try:
+        root = etree.parse(str(path)).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise BenchError(f"{path}: not valid XML ({exc})") from None
+    strokes = []
+    for s in root.iter("Stroke"):
+        pts = [(float(p.get("x")), float(p.get("y"))) for p in s.iter("Point")]
+        if pts:
+            strokes.append(np.asarray(pts, dtype=np.float32))
+    return strokes
+
+
+def words_of(line: str) -> list[str]:
+    """The written words of a transcript line: IAM separates punctuation by spaces ("Mr . Foot"),
+    but the pen does not, so a token of punctuation only joins the word before it (the first word
+    after it when it opens the line, as an opening quote does)."""
+    out: list[str] = []
+    lead = ""
+    for tok in line.split():
+        if all(unicodedata.category(c)[0] in "PS" for c in tok):
+            if out:
+                out[-1] += tok
+            else:
+                lead += tok
+        else:
+            out.append(lead + tok)
+            lead = ""
+    return out
+
+
+def split_line(strokes: list[np.ndarray], words: list[str], stats: SplitStats) -> list[list[np.ndarray]] | None:
+    """Strokes grouped into ``len(words)`` words at the widest x gaps, or None when the split is not
+    clear (counted in ``stats``)."""
+    n = len(words)
+    if n == 0 or not strokes:
+        stats.drop("empty line")
+        return None
+    spans = sorted((float(s[:, 0].min()), float(s[:, 0].max()), k) for k, s in enumerate(strokes))
+    blocks: list[list] = []  # [x0, x1, stroke indices]
+    for x0, x1, k in spans:
+        if blocks and x0 <= blocks[-1][1]:
+            blocks[-1][1] = max(blocks[-1][1], x1)
+            blocks[-1][2].append(k)
+        else:
+            blocks.append([x0, x1, [k]])
+    gaps = np.array([blocks[i + 1][0] - blocks[i][1] for i in range(len(blocks) - 1)], dtype=np.float64)
+    if len(gaps) < n - 1:
+        stats.drop("fewer pen gaps than words")
+        return None
+    order = np.argsort(-gaps, kind="stable")
+    cut = np.sort(order[:n - 1])
+    taken = gaps[order[:n - 1]]
+    left = gaps[order[n - 1:]]
+    if n > 1 and len(left) and taken.min() < GAP_RATIO * left.max():
+        stats.drop("word gaps not clearly wider than letter gaps")
+        return None
+    groups: list[list[np.ndarray]] = []
+    start = 0
+    for c in [*cut.tolist(), len(blocks) - 1]:
+        groups.append([strokes[k] for b in blocks[start:c + 1] for k in sorted(b[2])])
+        start = c + 1
+    widths = np.array([max(float(np.ptp(np.concatenate(g)[:, 0])), 1.0) for g in groups])
+    letters = np.array([max(len(w), 1) for w in words], dtype=np.float64)
+    per = widths / letters
+    ref = float(widths.sum() / letters.sum())
+    if np.any(per > WIDTH_RATIO * ref) or np.any(per < ref / WIDTH_RATIO):
+        stats.drop("a word's width does not fit its letters")
+        return None
+    stats.split += 1
+    return groups
+
+
+def read_iamondb(root: Path, writers: dict[str, str], level: str = "word") -> tuple[list[InkFile], SplitStats]:
+    """Every form of an IAM-OnDB folder (holding ``lineStrokes/`` and ``ascii/``) as one InkFile of
+    words (or lines, ``level="line"``) with their writer; forms of unknown writers left out."""
+    strokes_root, ascii_root = _find(root, "lineStrokes"), _find(root, "ascii")
+    by_form: dict[str, dict[int, Path]] = {}
+    for p in sorted(strokes_root.rglob("*.xml")):
+        m = LINE_FILE.match(p.name)
+        if m:
+            by_form.setdefault(m.group(1), {})[int(m.group(2))] = p
+    if not by_form:
+        raise BenchError(f"no IAM-OnDB line files (a01-000u-01.xml) under {strokes_root}")
+    stats = SplitStats()
+    files: list[InkFile] = []
+    for form, lines in sorted(by_form.items()):
+        ink = InkFile(lines[min(lines)], level=level)
+        writer = writers.get(form)
+        txt = ascii_root / form[:3] / form[:7] / f"{form}.txt"
+        if writer is None:
+            ink.notes["lines of forms whose writer is unknown"] = len(lines)
+        elif not txt.is_file():
+            ink.notes["lines without a transcript"] = len(lines)
+        else:
+            csr = read_csr(txt)
+            for no, path in sorted(lines.items()):
+                stats.lines += 1
+                if not 1 <= no <= len(csr):
+                    stats.drop("line number beyond the transcript")
+                    continue
+                strokes = read_line_strokes(path)
+                if level == "line":
+                    ink.words.append(InkWord(f"{form}-{no:02d}", csr[no - 1], writer, strokes))
+                    continue
+                words = words_of(csr[no - 1])
+                groups = split_line(strokes, words, stats)
+                for k, (w, g) in enumerate(zip(words, groups or [])):
+                    ink.words.append(InkWord(f"{form}-{no:02d}-{k:02d}", w, writer, g))
+        files.append(ink)
+    return files, stats
+
+
+def _find(root: Path, name: str) -> Path:
+    for cand in (root / name, root / "data" / name):
+        if cand.is_dir():
+            return cand
+    raise BenchError(f"no {name}/ folder in {root} (IAM-OnDB: lineStrokes/ and ascii/ side by side)")
