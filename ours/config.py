@@ -56,6 +56,12 @@ class SourceConfig:
     # synth: share of Chinese renderings, among words they can draw, by the training-only fonts of
     # bench/data/train_assets (Japanese handwriting, marker and brush hands; in no split), 0 = never
     train_fonts: float = 0.0
+    # synth: real handwriting mixed into every batch (ours/real_data.py): a dataset folder (e.g. one made
+    # by python -m bench.data.build.real; "$VAR/..." is expanded), its split to train on, and the real
+    # images per batch for each language; the rest of the batch stays synthetic
+    real: str | None = None
+    real_split: str = "train"
+    real_slots: dict[str, int] | None = None
 
 
 @dataclass

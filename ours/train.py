@@ -48,6 +48,7 @@ from .quick_eval import quick_eval
 from .sampler import SemanticBatchSampler
 from .text_cache import cached_text_tower, load_text_cache, save_text_cache
 from .texttower import TextTower
+from .real_data import MixSource, mixed_sampler
 from .train_data import StepBatches, make_source
 from .train_log import append_log, progress_bar, trim_log
 from .train_plots import plot_log
@@ -189,8 +190,13 @@ def _train_stage(s: Session, stage: int, source: Source, first: int,
     per_epoch = scfg.source.extra_per_epoch
     rotate = ([it.group for it in source.items if it.semantic_id < 0]
               if per_epoch is not None and scfg.source.extra_words else ())  # the extra words only, never real rows
-    sampler = SemanticBatchSampler(groups, [it.lang for it in source.items], cfg.batch_size,
-                                   cfg.instances, seed=cfg.seed + 1000 * stage, rotate=rotate, per_epoch=per_epoch)
+    if isinstance(source, MixSource):
+        sampler = mixed_sampler(source, groups, cfg.batch_size, cfg.instances, cfg.seed + 1000 * stage,
+                                dict(scfg.source.real_slots or {}), rotate=rotate, per_epoch=per_epoch)
+    else:
+        sampler = SemanticBatchSampler(groups, [it.lang for it in source.items], cfg.batch_size,
+                                       cfg.instances, seed=cfg.seed + 1000 * stage, rotate=rotate,
+                                       per_epoch=per_epoch)
     tower.fill_cache(sorted({it.text for it in source.items}))
     lex = None
     if loss_cfg.lexicon > 0:
@@ -288,7 +294,14 @@ def step_loss(model: OursModel, x: torch.Tensor, items: list[Item], gindex: dict
     zt = zu[torch.tensor([pos[t] for t in texts], device=device)]
     ctc_term = None
     if loss_cfg.ctc and model.ctc is not None:
-        ctc_term = ctc_loss(model.ctc(mid), ctc_targets(texts, model.charset))
+        # a real word with a character the charset lacks is aligned, not spelled (a partial target would be wrong)
+        known = set(model.charset)
+        keep = [k for k, t in enumerate(texts) if set(t.casefold()) <= known]
+        if keep:
+            logp = model.ctc(mid)
+            if len(keep) < len(texts):
+                logp = logp[:, torch.tensor(keep, device=logp.device)]
+            ctc_term = ctc_loss(logp, ctc_targets([texts[k] for k in keep], model.charset))
     lex_term = None
     if loss_cfg.lexicon > 0 and lexicon is not None:
         texts_all, labels_all, bank = lexicon[:3]

@@ -21,12 +21,30 @@ def make_source(spec: SourceConfig, words: dict, ids: dict, stage: int) -> Sourc
             kind, split, writer_kind = "synth", split or "train", writer_kind or "pen"
     if kind == "synth":
         extra = reading_words(spec.extra_words, words) if spec.extra_words else None
-        return SynthSource(words, ids, split or "train", augment=spec.augment, writer_kind=writer_kind,
-                           cases=spec.cases, extra=extra, running=spec.running,
-                           train_fonts=spec.train_fonts)
+        synth = SynthSource(words, ids, split or "train", augment=spec.augment, writer_kind=writer_kind,
+                            cases=spec.cases, extra=extra, running=spec.running,
+                            train_fonts=spec.train_fonts)
+        return with_real(synth, spec, words) if spec.real else synth
     if kind == "manifest":
         return ManifestSource(spec.manifest, split, list(words))
     raise BenchError(f"stage {stage}: unknown data source kind {kind!r} (synth, manifest, auto)")
+
+
+def with_real(synth: Source, spec: SourceConfig, words: dict) -> Source:
+    """``synth`` with the real rows of ``spec.real`` mixed in (languages the run trains only)."""
+    import os
+
+    from .real_data import MixSource, RealSource
+    from .vocab import make_charset
+
+    if not spec.real_slots:
+        raise BenchError("source.real needs real_slots: real images per batch for each language, e.g. {\"en\": 24}")
+    folder = os.path.expandvars(os.path.expanduser(spec.real))
+    if "$" in folder:
+        raise BenchError(f"source.real {spec.real!r}: an environment variable in it is not set")
+    langs = [lang for lang in spec.real_slots if lang in words]
+    real = RealSource(folder, spec.real_split, langs, set(make_charset(words)))
+    return MixSource(synth, real)
 
 
 def reading_words(ref: str, words: dict[str, list[str]]) -> dict[str, list[str]]:
