@@ -1,0 +1,244 @@
+"""Real handwriting: the IAM-OnDB importer (lines split into words at pen gaps), writer-disjoint
+holdouts, the `real` recipe's sources and licences, and stage 2's real-data batches."""
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from bench.data.build import real as recipe
+from bench.data.readers.holdout import Holdout
+from bench.data.readers.iamondb import SplitStats, read_form_writers, split_line, words_of
+from bench.errors import BenchError
+
+RESERVED = ("GrHound/UnipenTools2023", "jschaefer738b/JosephHookerHTR", "HTRomance-Project/middle-ages-in-spain",
+            "HCDigitalScholarship/handwriting", "Eyelessdude/handwritten-chinese-characters-dataset")
+
+
+def _word(x0, n_letters=3, step=30.0, y0=100.0):
+    """Strokes of a word: one short vertical stroke per letter, letters ``step`` apart (10 wide)."""
+    return [np.array([[x0 + k * step, y0], [x0 + k * step + 10, y0 + 60]], dtype=np.float32) for k in range(n_letters)]
+
+
+def _line_xml(strokes):
+    body = "".join('<Stroke colour="black" start_time="0" end_time="1">'
+                   + "".join(f'<Point x="{int(x)}" y="{int(y)}" time="0"/>' for x, y in s) + "</Stroke>"
+                   for s in strokes)
+    return ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<WhiteboardCaptureSession><WhiteboardDescription>'
+            '<SensorLocation corner="top_left"/></WhiteboardDescription><StrokeSet>' + body
+            + "</StrokeSet></WhiteboardCaptureSession>")
+
+
+def _corpus(root, forms):
+    """An IAM-OnDB-shaped folder: forms = {form id: (writer, [line texts], [line strokes])}."""
+    for form, (writer, texts, lines) in forms.items():
+        a = root / "data" / "ascii" / form[:3] / form[:7]
+        a.mkdir(parents=True, exist_ok=True)
+        (a / f"{form}.txt").write_text("OCR:\n\nignored\n\nCSR:\n\n" + "\n".join(texts) + "\n", encoding="latin-1")
+        s = root / "data" / "lineStrokes" / form[:3] / form[:7]
+        s.mkdir(parents=True, exist_ok=True)
+        for no, strokes in enumerate(lines, start=1):
+            (s / f"{form}-{no:02d}.xml").write_text(_line_xml(strokes), encoding="latin-1")
+        o = root / "original" / form[:3] / form[:7]
+        o.mkdir(parents=True, exist_ok=True)
+        if writer is not None:
+            (o / f"strokes{form[-1]}.xml").write_text(
+                f'<?xml version="1.0"?>\n<WhiteboardCaptureSession><General><Form id="{form}" writerID="{writer}"/>'
+                "</General></WhiteboardCaptureSession>", encoding="latin-1")
+
+
+def test_punctuation_tokens_join_the_word_they_were_written_with():
+    assert words_of('" A MOVE to stop Mr . Gaitskell ,') == ['"A', "MOVE", "to", "stop", "Mr.", "Gaitskell,"]
+
+
+def test_a_line_splits_at_its_widest_pen_gaps():
+    strokes = _word(0, 3) + _word(200, 2) + _word(400, 4)
+    groups = split_line(strokes, ["cat", "is", "here"], SplitStats())
+    assert [len(g) for g in groups] == [3, 2, 4]
+    assert max(float(np.concatenate(groups[0])[:, 0].max()), 0) < 200
+
+
+def test_a_split_that_is_not_clear_is_refused_and_counted():
+    stats = SplitStats()
+    # gaps of 20 inside the words, 25 between them: not clearly wider
+    strokes = _word(0, 3) + _word(95, 3)
+    assert split_line(strokes, ["abc", "def"], stats) is None
+    assert split_line(_word(0, 3), ["a", "b", "c", "d"], stats) is None  # more words than gaps
+    assert stats.reasons == {"word gaps not clearly wider than letter gaps": 1, "fewer pen gaps than words": 1}
+    # widths that do not fit the letters: a one-letter word as wide as a long one
+    assert split_line(_word(0, 8) + _word(400, 8), ["a", "bcdefghijklmno"], stats) is None
+
+
+def test_a_form_that_two_files_give_different_writers_is_left_out(tmp_path):
+    for name, form, writer in (("strokesz.xml", "a01-013z", "10156"), ("strokesw.xml", "a01-013z", "10026"),
+                               ("strokesu.xml", "a01-013u", "10001")):
+        d = tmp_path / "a01" / "a01-013"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / name).write_text(f'<r><Form id="{form}" writerID="{writer}"/></r>')
+    assert read_form_writers(tmp_path) == {"a01-013u": "10001"}  # a01-013w and a01-013z are ambiguous
+
+
+def test_import_iam_ondb_splits_words_and_holds_writers_out(tmp_path):
+    line = _word(0, 3) + _word(200, 2)
+    forms = {f"a01-{k:03d}u": (f"w{k}", ["The cat", "is ."], [line, _word(0, 2)]) for k in range(12)}
+    forms["a02-000u"] = (None, ["lost line"], [line])  # unknown writer: left out
+    _corpus(tmp_path, forms)
+    out = tmp_path / "ds"
+    r = subprocess.run([sys.executable, "-m", "bench", "data", "import", "iam-ondb", str(tmp_path / "data"),
+                        "--writers", str(tmp_path / "original"), "--out", str(out), "--split", "train",
+                        "--holdout", "real:0.5", "--no-progress"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "1 lines of forms whose writer is unknown" in r.stderr
+    df = pd.read_csv(out / "manifest.csv", keep_default_na=False)
+    assert len(df) == 12 * 3 and set(df["text"]) == {"The", "cat", "is."}
+    assert df.groupby("style")["split"].nunique().max() == 1  # writer-disjoint
+    assert set(df["split"]) == {"train", "real"}
+    h = Holdout("real", 0.5)
+    assert all(s == h.split_of(w.removeprefix("iam-ondb-"), "train") for w, s in zip(df["style"], df["split"]))
+    img = Image.open(out / df["path"][0])
+    assert img.mode == "L" and img.size[0] > img.size[1]
+    meta = json.loads((out / "dataset.json").read_text())
+    src = meta["sources"][0]
+    assert src["format"] == "iam-ondb" and src["holdout"]["split"] == "real" and "research" in src["licence"]
+
+
+def test_import_iam_ondb_without_writers_is_one_line(tmp_path):
+    _corpus(tmp_path, {"a01-000u": ("w1", ["a b"], [_word(0, 1) + _word(200, 1)])})
+    r = subprocess.run([sys.executable, "-m", "bench", "data", "import", "iam-ondb", str(tmp_path / "data"),
+                        "--writers", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "--writers not found" in r.stderr
+
+
+def test_holdout_is_a_stable_share_of_writers():
+    h = Holdout.parse("real:0.3")
+    writers = [f"w{k}" for k in range(2000)]
+    held = [w for w in writers if h.held_out(w)]
+    assert 0.26 < len(held) / len(writers) < 0.34
+    assert held == [w for w in writers if Holdout("real", 0.3).held_out(w)]
+    with pytest.raises(BenchError):
+        Holdout.parse("real:1.5")
+
+
+def test_george_washington_codes_decode():
+    assert recipe.decode_gw("L-e-t-t-e-r-s-s_cm") == "Letters,"
+    assert recipe.decode_gw("s_2-s_7-s_0-s_pt") == "270."
+
+
+def test_a_writer_in_two_splits_is_refused(tmp_path):
+    pd.DataFrame({"path": ["a.png", "b.png"], "text": ["x", "y"], "semantic_id": [-1, -1], "lang": ["en", "en"],
+                  "style": ["w1", "w1"], "split": ["train", "real"]}).to_csv(tmp_path / "manifest.csv", index=False)
+    with pytest.raises(BenchError, match="w1"):
+        recipe.check_writer_disjoint(tmp_path)
+
+
+def test_every_real_source_records_repository_commit_and_licence():
+    srcs = recipe.sources()
+    assert {"iam-ondb", "chinese-mnist", "george-washington"} <= set(srcs)
+    for s in srcs.values():
+        assert re.fullmatch(r"[0-9a-f]{40}", s["commit"]), s["name"]
+        assert s["licence"] and s["weights"] and s["repository"].count("/") == 1
+        assert not any(s["repository"].startswith(r) for r in RESERVED)
+
+
+def test_chinese_mnist_rows_keep_each_writer_in_one_split(tmp_path):
+    from bench.data.readers.convert import LexiconMatcher
+
+    (tmp_path / "data" / "data").mkdir(parents=True)
+    rows = ["suite_id,sample_id,code,value,character"]
+    for suite in range(1, 21):
+        for code, ch in ((1, "零"), (2, "一")):
+            Image.new("L", (64, 64), 255).save(tmp_path / "data" / "data" / f"input_{suite}_1_{code}.jpg")
+            rows.append(f"{suite},1,{code},{code - 1},{ch}")
+    (tmp_path / "chinese_mnist.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    stage = tmp_path / "stage"
+    got = recipe.chinese_mnist_rows(tmp_path, stage, LexiconMatcher("zh"), Holdout("real", 0.5), "train")
+    df = pd.DataFrame(got)
+    assert len(df) == 40 and set(df["text"]) == {"零", "一"} and set(df["split"]) == {"train", "real"}
+    assert df.groupby("style")["split"].nunique().max() == 1
+    assert all((stage / p).is_file() for p in df["path"])
+
+
+def _real_folder(tmp_path, rows):
+    """A dataset folder of plain word images: rows = [(text, lang, semantic_id, split)]."""
+    from tests.test_ours_train import _render
+
+    (tmp_path / "img").mkdir(parents=True, exist_ok=True)
+    recs = []
+    for k, (text, lang, sid, split) in enumerate(rows):
+        _render(text, lang, k).save(tmp_path / "img" / f"{k}.png")
+        recs.append({"path": f"img/{k}.png", "text": text, "semantic_id": sid, "lang": lang, "style": f"w{k % 3}",
+                     "split": split})
+    pd.DataFrame(recs).to_csv(tmp_path / "manifest.csv", index=False)
+    return tmp_path
+
+
+def test_real_images_are_augmented_deterministically():
+    from ours.real_data import augment_real, ink_mask
+    from tests.test_ours_train import _render
+
+    img = _render("tree", "en", 0).resize((160, 64))
+    a, b = augment_real(img, "k", 5), augment_real(img, "k", 5)
+    assert a.mode == "L" and np.array_equal(np.asarray(a), np.asarray(b))
+    assert not np.array_equal(np.asarray(a), np.asarray(augment_real(img, "k", 6)))
+    m = np.asarray(ink_mask(img))
+    assert m.max() == 255 and np.median(m) == 0  # ink high, paper zero
+
+
+def test_mixed_batches_hold_the_real_slots_and_are_a_function_of_the_epoch(tmp_path):
+    from ours.data import FnSource, Item
+    from ours.real_data import MixSource, RealSource, mixed_sampler
+    from tests.test_ours_train import IDS, WORDS, _render
+
+    synth = FnSource([Item(w, lang, i) for lang in WORDS for w, i in zip(WORDS[lang], IDS[lang])], _render)
+    rows = [("dog", "en", 0, "train"), ("house", "en", -1, "train"), ("walked", "en", -1, "train"),
+            ("house", "en", -1, "train"), ("sol", "es", 2, "train"), ("cat", "en", 1, "real")]
+    real = RealSource(_real_folder(tmp_path, rows), "train", ["en", "es"], charset=None)
+    assert len(real.items) == 5  # the `real` row is not training data
+    mix = MixSource(synth, real)
+    groups = [it.group for it in mix.items]
+    s = mixed_sampler(mix, groups, batch_size=10, instances=2, seed=1, slots={"en": 2, "es": 2})
+    assert s.batch_size == 10
+    for epoch in (0, 3):
+        bs = s.batches(epoch)
+        assert bs == mixed_sampler(mix, groups, 10, 2, 1, {"en": 2, "es": 2}).batches(epoch)
+        for b in bs:
+            real_rows = [mix.items[i] for i in b if i >= mix.n_synth]
+            assert len(b) == 10 and len(real_rows) == 4
+            assert sum(it.lang == "en" for it in real_rows) == 2 and sum(it.lang == "es" for it in real_rows) == 2
+    with pytest.raises(BenchError):
+        mixed_sampler(mix, groups, 10, 2, 1, {"zh": 2})
+
+
+def test_stage_two_trains_on_real_rows_including_ones_it_cannot_spell(tmp_path):
+    import copy
+
+    from tests.test_ours_train import CFG, _tiny_tower
+    from ours.train import train
+
+    rows = [("dog", "en", 0, "train"), ("house", "en", -1, "train"), ("gatoñ", "es", -1, "train"),
+            ("sol", "es", 2, "train"), ("perro", "es", 0, "train"), ("cat", "en", 1, "real")]
+    folder = _real_folder(tmp_path / "real", rows)
+    cfg = copy.deepcopy(CFG)
+    cfg["stage1"]["source"] = {"kind": "synth", "real": str(folder), "real_slots": {"en": 2, "es": 2}}
+    cfg["words"] = {"en": ["dog", "cat", "sun", "tree", "house"], "es": ["perro", "gato", "sol", "árbol", "casa"]}
+    cfg["ids"] = {"en": [0, 1, 2, 3, 4], "es": [0, 1, 2, 3, 4]}
+    import ours.train_data as td
+    from tests.test_ours_train import _render
+    from ours.data import FnSource, Item
+
+    synth = FnSource([Item(w, lang, i) for lang in cfg["words"] for w, i in zip(cfg["words"][lang], cfg["ids"][lang])],
+                     _render)
+    from ours.config import SourceConfig
+
+    spec = SourceConfig(kind="synth", real=str(folder), real_slots={"en": 2, "es": 2})
+    source = td.with_real(synth, spec, cfg["words"])
+    assert "1 aligned but not spelled" in source.describe()  # ñ is not in the charset of these words
+    run = train(cfg, tmp_path / "run", sources={1: source}, text_tower=_tiny_tower(), progress=False,
+                stop_after_steps=3)
+    log = pd.read_csv(run / "log.csv")
+    assert len(log) == 3 and np.isfinite(log["loss"]).all() and (log["ctc"] > 0).all()
