@@ -88,11 +88,15 @@ class Labels:
             self.index[lang] = words
         return self.index[lang]
 
-    def label(self, text: str, lang: str) -> tuple[str, int]:
-        """(the text as written in NFC, its concept or -1)."""
+    def label(self, text: str, lang: str, words: bool = True) -> tuple[str, int]:
+        """(the text as written in NFC, its concept or -1); ``words=False`` for labels that are no
+        words of a language (math symbols: CROHME's "\\log" normalizes to the tree's "log")."""
         nfc = unicodedata.normalize("NFC", text)
         self.counts["labels"] += 1
         self.counts["changed to NFC"] += nfc != text
+        if not words:
+            self.counts["math symbols"] += 1
+            return nfc, NO_CONCEPT
         ids = self._words(lang).get(normalize(nfc), set())
         if len(ids) > 1:
             self.counts["ambiguous"] += 1
@@ -106,6 +110,8 @@ class Labels:
         c = self.counts
         parts = [f"{c['matched']} of {c['labels']} labels match a lexicon word exactly (after normalization)"
                  if self.lexicon is not None else "no lexicon: every label is within-language only"]
+        if c["math symbols"]:
+            parts.append(f"{c['math symbols']} math symbol(s) get no concept")
         if c["ambiguous"]:
             parts.append(f"{c['ambiguous']} match a word of several concepts and got none")
         parts.append(f"{c['changed to NFC']} label(s) normalized to Unicode NFC" if c["changed to NFC"]
@@ -113,7 +119,7 @@ class Labels:
         return "; ".join(parts) + "; text kept as written"
 
     def record(self) -> dict:
-        return {k: int(self.counts[k]) for k in ("labels", "matched", "ambiguous", "changed to NFC")}
+        return {k: int(self.counts[k]) for k in ("labels", "matched", "ambiguous", "math symbols", "changed to NFC")}
 
 
 def lexicon_langs(lexicon: Lexicon | None, langs: set[str]) -> list[str]:

@@ -129,7 +129,7 @@ def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, 
                 sample_lang = pick_lang(w.lang, lang, f"{ink.path}: {w.id}")
                 fallback += w.lang is None
                 langs[sample_lang] += w.lang is not None
-                text, sid = labels.label(w.text, sample_lang)
+                text, sid = labels.label(w.text, sample_lang, words=not ink.math)
                 if sid < 0 and opts.lexicon_only:
                     notes["not in the lexicon"] = notes.get("not in the lexicon", 0) + 1
                     continue

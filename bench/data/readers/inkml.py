@@ -45,6 +45,7 @@ class InkFile:
     words: list[InkWord] = field(default_factory=list)
     level: str = "word"
     notes: dict[str, int] = field(default_factory=dict)
+    math: bool = False  # a math expression (CROHME): its symbols are no lexicon words ("\\log" is not wood)
 
 
 def read_inkml(path: Path, level: str = "word") -> InkFile:
@@ -60,6 +61,8 @@ def read_inkml(path: Path, level: str = "word") -> InkFile:
             traces[ident] = traces[t]
     by_id = {g.get(XML_ID) or g.get("id"): g for g in L.descendants(root, "traceGroup")}
     out = InkFile(path)
+    out.math = _annotation(root, TEXT_TYPES).startswith("$") or any(
+        L.local(c) == "math" for ax in L.descendants(root, "annotationXML") for c in ax.iter())
     doc_writer = _annotation(root, WRITER_TYPES)
     doc_lang = lang_code(_annotation(root, LANG_TYPES) or root.get(XML_LANG))
     groups = [g for g in L.descendants(root, "traceGroup") if _annotation(g, TEXT_TYPES)]

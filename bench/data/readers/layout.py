@@ -69,9 +69,10 @@ def parse_xml(path: Path):
     try:
         if path.is_file() and path.stat().st_size == 0:
             raise BenchError(f"{path}: empty file, not XML")
-        return etree.parse(str(path), parser()).getroot()
+        strict = parser()
+        return etree.parse(str(path), strict).getroot()
     except etree.XMLSyntaxError as exc:
-        errors = list(exc.error_log) or []
+        errors = list(strict.error_log)  # this parse's errors only (exc.error_log is shared)
         if errors and all(e.type_name == "DTD_XMLID_VALUE" for e in errors):
             return etree.parse(str(path), parser(recover=True)).getroot()
         raise BenchError(f"{where(path, exc.lineno)}: not well-formed XML ({exc.msg})") from None

@@ -188,9 +188,10 @@ def _refuse_same_page(pages: list[L.LayoutPage], images: dict) -> None:
         key = (img.resolve(), tuple(tuple((round(x), round(y)) for poly in r.polys for x, y in poly)
                                     for r in lp.regions))
         if key in seen:
-            raise BenchError(f"{lp.xml} and {seen[key]} describe the same regions of {img.name}: importing "
-                             f"both would double the page; leave one out with --exclude (e.g. "
-                             f"--exclude '*.{lp.xml.name.split('.', 1)[-1]}')")
+            extra = max((lp.xml, seen[key]), key=lambda p: p.name.count("."))  # x.chocomufin.xml over x.xml
+            glob = f"*.{extra.name.split('.', 1)[1]}" if extra.name.count(".") > 1 else extra.name
+            raise BenchError(f"{seen[key]} and {lp.xml} describe the same regions of {img.name}: importing "
+                             f"both would double the page; leave one out with --exclude (e.g. --exclude '{glob}')")
         seen[key] = lp.xml
 
 
