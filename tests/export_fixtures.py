@@ -37,8 +37,9 @@ def _equiv(text: str, extra: str = "") -> str:
     return f"<TextEquiv{extra}><Unicode>{text}</Unicode></TextEquiv>"
 
 
-def write_transkribus(root: Path) -> tuple[Path, dict]:
-    """``doc/0001.jpg`` with ``doc/page/0001.xml`` naming ``0001.tif`` (the export converted the scans).
+def write_transkribus(root: Path, image_name: str = "0001.tif") -> tuple[Path, dict]:
+    """``doc/0001.jpg`` with ``doc/page/0001.xml`` naming ``image_name`` (by default ``0001.tif``:
+    the export converted the scans).
 
     Region r1 (English, from the Page's primaryLanguage): line l1 "31st Dec/79" whose words still
     say "35" "Duc/79" (HTR before the correction); l2 "dog cat" with agreeing words; l3 "house"
@@ -75,7 +76,7 @@ def write_transkribus(root: Path) -> tuple[Path, dict]:
     r2 = [line("l5", 0, word("w5", "agua", "", _equiv("aqua") + _equiv("agua", ' index="1"')), "")]
     xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<PcGts xmlns="{TRANSKRIBUS_NS}">\n'
            f'<Metadata><Creator>Transkribus</Creator></Metadata>\n'
-           f'<Page imageFilename="0001.tif" imageWidth="{page.width}" imageHeight="{page.height}" '
+           f'<Page imageFilename="{image_name}" imageWidth="{page.width}" imageHeight="{page.height}" '
            f'primaryLanguage="English">\n<ReadingOrder><OrderedGroup id="ro1">'
            f'<RegionRefIndexed index="0" regionRef="r2"/><RegionRefIndexed index="1" regionRef="r1"/>'
            f'</OrderedGroup></ReadingOrder>\n'

@@ -56,8 +56,8 @@ def _crop_matches_polygon(crop_path: Path, page: np.ndarray, poly, mark) -> None
 # --- PAGE (Transkribus) -----------------------------------------------------------------------------
 def test_page_stale_word_text_gives_the_corrected_line(tmp_path, lex, capsys):
     """Item 1: words that disagree with their corrected line: the line is cropped, counted, --trust words."""
-    root, polys = X.write_transkribus(tmp_path / "src")
-    assert _import("page-xml", root, tmp_path / "ds", lex=lex, lang=None) == 0
+    root, polys = X.write_transkribus(tmp_path / "src", "0001.jpg")
+    assert _import("page-xml", root, tmp_path / "ds", lex=lex) == 0
     err = capsys.readouterr().err
     assert "1 lines whose words disagree with the line text (the corrected lines were cropped whole" in err
     s = _samples(tmp_path / "ds").set_index("text")
@@ -68,14 +68,14 @@ def test_page_stale_word_text_gives_the_corrected_line(tmp_path, lex, capsys):
     _crop_matches_polygon(tmp_path / "ds" / line["path"], page, polys["l1"], (polys["l1"][2][0] - 2, polys["l1"][0][1] + 1))
     assert _source(tmp_path / "ds")["counts"] == {"lines whose words disagree with the line text": 1,
                                                   "lines without transcribed words, cropped whole": 1}
-    assert _import("page-xml", root, tmp_path / "words", "--trust", "words", lex=lex, lang=None) == 0
+    assert _import("page-xml", root, tmp_path / "words", "--trust", "words", lex=lex) == 0
     assert {"35", "Duc/79"} <= set(_samples(tmp_path / "words")["text"])
 
 
 def test_page_lines_without_words_are_kept_and_counted(tmp_path, lex, capsys):
     """Item 2: a line without words in a file with words is cropped whole; an empty line is counted."""
-    root, _ = X.write_transkribus(tmp_path / "src")
-    assert _import("page-xml", root, tmp_path / "ds", lex=lex, lang=None) == 0
+    root, _ = X.write_transkribus(tmp_path / "src", "0001.jpg")
+    assert _import("page-xml", root, tmp_path / "ds", lex=lex) == 0
     assert "1 lines without transcribed words, cropped whole" in capsys.readouterr().err
     s = _samples(tmp_path / "ds")
     assert "house" in set(s["text"])
@@ -86,8 +86,8 @@ def test_page_lines_without_words_are_kept_and_counted(tmp_path, lex, capsys):
 
 def test_page_reading_order_textequiv_index_and_conf(tmp_path, lex):
     """Item 13: ReadingOrder puts r2 first; TextEquiv index=1 beats none; the higher conf wins a tie."""
-    root, _ = X.write_transkribus(tmp_path / "src")
-    assert _import("page-xml", root, tmp_path / "ds", lex=lex, lang=None) == 0
+    root, _ = X.write_transkribus(tmp_path / "src", "0001.jpg")
+    assert _import("page-xml", root, tmp_path / "ds", lex=lex) == 0
     s = _samples(tmp_path / "ds")
     assert list(s["text"]) == ["agua", "31st Dec/79", "dog", "cat", "house"]
     assert list(s["id"].str.rsplit("/", n=1).str[-1]) == ["w5", "l1", "w3", "w4", "l3"]
@@ -116,7 +116,7 @@ def test_page_language_and_writer_from_the_file(tmp_path, lex, capsys):
 def test_page_image_named_with_another_extension(tmp_path, lex, capsys):
     """Item 11: the XML names 0001.tif, the export holds 0001.jpg: used, and said."""
     root, _ = X.write_transkribus(tmp_path / "src")
-    assert _import("page-xml", root, tmp_path / "ds", lex=lex, lang=None) == 0
+    assert _import("page-xml", root, tmp_path / "ds", lex=lex) == 0
     assert "1 page image(s) found under another extension than the file names: 0001.tif -> 0001.jpg" in \
         capsys.readouterr().err
     assert len(_samples(tmp_path / "ds")) == 5 and _source(tmp_path / "ds")["other_extension_images"] == 1
