@@ -59,15 +59,15 @@ def test_page_stale_word_text_gives_the_corrected_line(tmp_path, lex, capsys):
     root, polys = X.write_transkribus(tmp_path / "src", "0001.jpg")
     assert _import("page-xml", root, tmp_path / "ds", lex=lex) == 0
     err = capsys.readouterr().err
-    assert "1 lines whose words disagree with the line text (the corrected lines were cropped whole" in err
+    assert "1 line(s) whose words disagree with the line text (the corrected lines were cropped whole" in err
     s = _samples(tmp_path / "ds").set_index("text")
     assert "31st Dec/79" in s.index and "35" not in s.index and "Duc/79" not in s.index
     assert {"dog", "cat"} <= set(s.index)  # words that agree with their line stay words
     page = np.asarray(Image.open(root / "doc" / "0001.jpg").convert("RGB"))
     line = s.loc["31st Dec/79"]
     _crop_matches_polygon(tmp_path / "ds" / line["path"], page, polys["l1"], (polys["l1"][2][0] - 2, polys["l1"][0][1] + 1))
-    assert _source(tmp_path / "ds")["counts"] == {"lines whose words disagree with the line text": 1,
-                                                  "lines without transcribed words, cropped whole": 1}
+    assert _source(tmp_path / "ds")["counts"] == {"line(s) whose words disagree with the line text": 1,
+                                                  "line(s) without transcribed words, cropped whole": 1}
     assert _import("page-xml", root, tmp_path / "words", "--trust", "words", lex=lex) == 0
     assert {"35", "Duc/79"} <= set(_samples(tmp_path / "words")["text"])
 
@@ -76,7 +76,7 @@ def test_page_lines_without_words_are_kept_and_counted(tmp_path, lex, capsys):
     """Item 2: a line without words in a file with words is cropped whole; an empty line is counted."""
     root, _ = X.write_transkribus(tmp_path / "src", "0001.jpg")
     assert _import("page-xml", root, tmp_path / "ds", lex=lex) == 0
-    assert "1 lines without transcribed words, cropped whole" in capsys.readouterr().err
+    assert "1 line(s) without transcribed words, cropped whole" in capsys.readouterr().err
     s = _samples(tmp_path / "ds")
     assert "house" in set(s["text"])
     src = _source(tmp_path / "ds")

@@ -62,7 +62,7 @@ def test_page_xml_crops_word_polygons_and_leaves_out_a_missing_image(tmp_path, l
     assert _import("page-xml", root, out, lex=lex) == 0
     err = capsys.readouterr().err
     assert "1 page image(s) missing" in err and "0003.xml -> 0003.png" in err
-    assert "2 lines without transcribed words, cropped whole" in err and "1 no transcription" in err
+    assert "2 line(s) without transcribed words, cropped whole" in err and "1 no transcription" in err
     rows = _rows(out)
     assert sorted(rows) == ["Dog", "cat", "house", "tree", "water"]  # Dog kept as written, the lexicon's dog
     rows["dog"] = rows.pop("Dog")

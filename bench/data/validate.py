@@ -100,9 +100,10 @@ def _source_note(src: dict) -> str:
     parts = [f"import {src.get('format', '?')}: {src.get('imported', '?')} samples from {src.get('files', '?')} file(s)"]
     if src.get("produced"):
         parts.append(", ".join(f"{n} {k}s" for k, n in sorted(src["produced"].items())))
-    for key in ("missing_images", "other_extension_images", "files_unreadable"):
+    for key, what in (("missing_images", "page image(s) missing"), ("files_unreadable", "file(s) unreadable"),
+                      ("other_extension_images", "page image(s) found under another extension")):
         if src.get(key):
-            parts.append(f"{src[key]} {key.replace('_', ' ')}")
+            parts.append(f"{src[key]} {what}")
     for what, n in sorted((src.get("counts") or {}).items()):
         parts.append(f"{n} {what}")
     if src.get("left_out"):

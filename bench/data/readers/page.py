@@ -56,14 +56,14 @@ def read_page(path: Path, level: str = "word", trust: str = "line") -> LayoutPag
         if level == "word" and any(said):
             agree = not line_text or _squeeze(" ".join(t for t in said if t)) == _squeeze(line_text)
             if not agree:
-                out.tell("lines whose words disagree with the line text")
+                out.tell("line(s) whose words disagree with the line text")
             if agree or trust == "words":
                 for wi, wd in enumerate(words):
                     _add(out, wd, _coords(wd, path, required=True), _writer_of(wd), f"l{li}w{wi}",
                          "word", _lang_of(wd))
                 continue
         elif level == "word" and line_text:
-            out.tell("lines without transcribed words, cropped whole")
+            out.tell("line(s) without transcribed words, cropped whole")
         poly = _coords(ln, path, required=False)
         if poly is None:
             base = L.child(ln, "Baseline")
