@@ -78,6 +78,7 @@ class Labels:
     lexicon: Lexicon | None
     index: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # lang -> normalized word -> ids
     counts: Counter = field(default_factory=Counter)
+    missing: Counter = field(default_factory=Counter)  # samples per language the lexicon has no column for
 
     def _words(self, lang: str) -> dict[str, set[int]]:
         if lang not in self.index:
@@ -94,6 +95,8 @@ class Labels:
         nfc = unicodedata.normalize("NFC", text)
         self.counts["labels"] += 1
         self.counts["changed to NFC"] += nfc != text
+        if self.lexicon is not None and lang not in self.lexicon.languages:
+            self.missing[lang] += 1
         if not words:
             self.counts["math symbols"] += 1
             return nfc, NO_CONCEPT
@@ -110,6 +113,9 @@ class Labels:
         c = self.counts
         parts = [f"{c['matched']} of {c['labels']} labels match a lexicon word exactly (after normalization)"
                  if self.lexicon is not None else "no lexicon: every label is within-language only"]
+        if self.missing:
+            parts.append("the lexicon has no " + ", ".join(f"{l} column ({n} samples, no concept)"
+                                                            for l, n in sorted(self.missing.items())))
         if c["math symbols"]:
             parts.append(f"{c['math symbols']} math symbol(s) get no concept")
         if c["ambiguous"]:
@@ -120,11 +126,6 @@ class Labels:
 
     def record(self) -> dict:
         return {k: int(self.counts[k]) for k in ("labels", "matched", "ambiguous", "math symbols", "changed to NFC")}
-
-
-def lexicon_langs(lexicon: Lexicon | None, langs: set[str]) -> list[str]:
-    """Languages of the import that the lexicon lacks (their samples get semantic_id -1)."""
-    return sorted(l for l in langs if lexicon is not None and l not in lexicon.languages)
 
 
 def writers_line(named: Counter, default: Counter, how: str) -> str:
