@@ -44,7 +44,8 @@ def write_transkribus(root: Path, image_name: str = "0001.tif") -> tuple[Path, d
     Region r1 (English, from the Page's primaryLanguage): line l1 "31st Dec/79" whose words still
     say "35" "Duc/79" (HTR before the correction); l2 "dog cat" with agreeing words; l3 "house"
     without words (two TextEquivs without index: the higher conf wins); l4 without any text.
-    Region r2 (Spanish), first in the ReadingOrder though last in the file: word "agua" whose
+    Region r2 (Spanish), first in the ReadingOrder (by index, listed second) though last in the file:
+    word "agua" whose
     TextEquiv index="1" must beat one without an index. Returns the root and the polygons."""
     doc = root / "doc"
     (doc / "page").mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ def write_transkribus(root: Path, image_name: str = "0001.tif") -> tuple[Path, d
            f'<Metadata><Creator>Transkribus</Creator></Metadata>\n'
            f'<Page imageFilename="{image_name}" imageWidth="{page.width}" imageHeight="{page.height}" '
            f'primaryLanguage="English">\n<ReadingOrder><OrderedGroup id="ro1">'
-           f'<RegionRefIndexed index="0" regionRef="r2"/><RegionRefIndexed index="1" regionRef="r1"/>'
+           f'<RegionRefIndexed index="1" regionRef="r1"/><RegionRefIndexed index="0" regionRef="r2"/>'
            f'</OrderedGroup></ReadingOrder>\n'
            f'<TextRegion id="r1" custom="readingOrder {{index:1;}}"><Coords points="0,0 580,0 580,420 0,420"/>\n'
            + "\n".join(r1) + '\n</TextRegion>\n'

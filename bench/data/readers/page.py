@@ -86,21 +86,35 @@ def _ordered_lines(page_el) -> list:
     """TextLines in reading order: regions by ``ReadingOrder`` (regions it does not name keep document
     order, after those it names), lines and words inside by Transkribus ``readingOrder {index:n;}``."""
     regions = [r for r in page_el.iter() if L.local(r) == "TextRegion"]
-    rank: dict[str, float] = {}
+    rank: dict[str, int] = {}
     order = L.child(page_el, "ReadingOrder")
-    if order is not None:
-        refs = [e for e in order.iter() if L.local(e) in ("RegionRefIndexed", "RegionRef") and e.get("regionRef")]
-        for n, e in enumerate(refs):
-            idx = e.get("index")
-            rank.setdefault(e.get("regionRef"), float(idx) if idx and idx.lstrip("-").isdigit() else n)
+    for ref in _flatten(order) if order is not None else []:
+        rank.setdefault(ref, len(rank))
     top = [r for r in regions if not any(L.local(a) == "TextRegion" for a in r.iterancestors())]
     top = sorted(top, key=lambda r: (0, rank[r.get("id")]) if r.get("id") in rank else (1, 0)) if rank else top
     seen: list = []
     for reg in top:
         for sub in [reg, *[r for r in reg.iter() if r is not reg and L.local(r) == "TextRegion"]]:
             seen += _by_custom_order(L.children(sub, "TextLine"))
-    loose = [ln for ln in L.descendants(page_el, "TextLine") if ln not in set(seen)]
+    placed = set(seen)
+    loose = [ln for ln in L.descendants(page_el, "TextLine") if ln not in placed]
     return seen + loose
+
+
+def _flatten(group) -> list[str]:
+    """Region ids of a ReadingOrder group in order: members sorted by ``index`` within each group
+    (nested groups restart their indices), groups entered where they stand."""
+    out = [group.get("regionRef")] if group.get("regionRef") else []
+    members = [c for c in group if isinstance(c.tag, str) and L.local(c) != "Labels"]
+
+    def key(item):
+        pos, el = item
+        idx = (el.get("index") or "").strip()
+        return (int(idx), pos) if idx.lstrip("-").isdigit() else (1 << 30, pos)
+
+    for _, el in sorted(enumerate(members), key=key):
+        out += _flatten(el)
+    return out
 
 
 def _by_custom_order(els: list) -> list:
