@@ -54,6 +54,11 @@ class RunContext:
                 log(f"warning: {len(empty)} label(s) consist only of punctuation, symbols or spaces "
                     f"(e.g. {', '.join(map(repr, empty[:3]))}); normalization strips them to one empty "
                     "candidate; pass --strict to compare raw strings")
+        for split, multi, n in ds.mostly_lines():
+            if split in plan.splits:
+                log(f"warning: split {split!r} is mostly multi-word lines ({multi} of {n} labels hold several "
+                    "words): models that read or embed single words score near zero on lines; import at the "
+                    "word level (--level word) where the source has words")
         return ctx
 
     def is_done(self, job: Job) -> bool:

@@ -37,6 +37,11 @@ def register(subparsers) -> None:
     v.add_argument("--n", type=int_at_least(1), default=48, help="images per sheet")
     v.set_defaults(func=cmd_show)
 
+    c = sub.add_parser("validate", help="check a dataset folder: manifest, images, labels, lexicon concepts, "
+                                        "duplicates, line-level splits, and what its import left out")
+    c.add_argument("dataset", type=Path, help="a dataset folder (manifest.csv or manifest.parquet)")
+    c.set_defaults(func=cmd_validate)
+
     from .readers.cli import register_import  # bench data import iam|hwdb (bench/data/readers/)
     register_import(sub)
 
@@ -81,6 +86,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import validate
+
+    report = validate(args.dataset)
+    print(report.text())
+    return 1 if report.errors else 0
+
+
 def source_table(samples, splits: tuple[str, ...] = ("ood", "oov")) -> tuple[list[str], list[list]] | None:
     """Per test split and language: images and writers per glyph source, and whether any training
     writer shares that source. None when the styles are not built-in writers (a user's dataset)."""
@@ -117,20 +130,25 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def table1(samples) -> tuple[list[str], list[list]]:
-    """Table 1 of the paper: per language, samples and styles in-domain and out-of-domain (plus train)."""
-    headers = ["lang", "id samples", "id styles", "ood samples", "ood styles", "train samples", "train styles"]
+    """Table 1 of the paper: per language, samples and styles per split: in-domain, out-of-domain and
+    train first (the paper's columns), then any other split the dataset has (an import's ``test``)."""
+    first = ("id", "ood", "train")
+    present = set(samples["split"].unique())
+    splits = [s for s in first if s in present] + sorted(present - set(first))
+    headers = ["lang"] + [f"{s} {what}" for s in splits for what in ("samples", "styles")]
     rows = []
     order = {"en": 0, "zh": 1, "es": 2}
     for lang in sorted(samples["lang"].unique(), key=lambda l: (order.get(l, 9), l)):
         sub = samples[samples["lang"] == lang]
         row: list = [lang]
-        for split in ("id", "ood", "train"):
+        for split in splits:
             part = sub[sub["split"] == split]
             row += [len(part), part["style"].nunique()]
         rows.append(row)
-    total = ["total"] + [sum(r[i] for r in rows) for i in range(1, len(headers))]
-    for i in (2, 4, 6):  # styles do not add up across languages when shared (en/es)
-        total[i] = samples[samples["split"] == ("id", "ood", "train")[i // 2 - 1]]["style"].nunique()
+    total: list = ["total"]
+    for split in splits:  # styles do not add up across languages when shared (en/es)
+        part = samples[samples["split"] == split]
+        total += [len(part), part["style"].nunique()]
     return headers, rows + [total]
 
 

@@ -169,6 +169,23 @@ class Dataset:
                 texts.update(self.lexicon.word_of(lang).values())
         return sorted(t for t in texts if isinstance(t, str) and t.strip() and not normalize(t))
 
+    def mostly_lines(self, share: float = 0.5) -> list[tuple[str, int, int]]:
+        """(split, multi-word samples, samples) for each split where more than ``share`` of the
+        labels hold several words (a space inside after normalization): a line-level set, on which
+        models that read or embed single words score near zero."""
+        import re
+
+        from ..textnorm import normalize
+
+        rows = self.full if self.full is not None else self.samples
+        out = []
+        for split, grp in rows.groupby("split", sort=True):
+            space = re.compile(r"\s")  # raw text first: normalizing every label of a large set costs
+            multi = sum(1 for t in grp["text"] if space.search(t) and space.search(normalize(t)))
+            if multi > share * len(grp):
+                out.append((str(split), multi, len(grp)))
+        return out
+
     def image_path(self, rel: str) -> Path:
         return self.root / rel
 

@@ -6,13 +6,15 @@ mm10 or inch1200) or a ``Shape/Polygon@POINTS``, and the text in ``String@CONTEN
 across two lines is two Strings marked ``SUBS_TYPE="HypPart1"``/``"HypPart2"`` with the whole word in
 ``SUBS_CONTENT`` (older files mark only a ``HYP`` at the end of the line): the two crops are joined
 side by side into one word image whose text is the whole word. Writers may be named by an
-``OtherTag`` (TYPE or LABEL writer/hand/scribe) that elements reference through ``TAGREFS``.
+``OtherTag`` (TYPE or LABEL writer/hand/scribe) that elements reference through ``TAGREFS``; the
+language by ``LANG``. Words or the whole line are chosen per line: a line held in one String is a line.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import bench.data.readers.layout as L
+from .importing import lang_code
 from .layout import LayoutPage, Point, Region
 
 UNITS_PER_INCH = {"pixel": None, "mm10": 254.0, "inch1200": 1200.0}
@@ -51,85 +53,107 @@ def read_alto(path: Path, level: str = "word") -> LayoutPage:
                      units_per_inch=UNITS_PER_INCH[unit])
     tags = _writer_tags(root)
     lines = L.descendants(page_el, "TextLine")
-    strings = [s for ln in lines for s in L.children(ln, "String")]
-    for s in strings:
+    for s in (s for ln in lines for s in L.children(ln, "String")):
         if s.get("CONTENT") is None:
             raise L.damaged(path, s, "lacks the CONTENT attribute")
-    has_words = any(len(L.children(ln, "String")) > 1 for ln in lines) or any(
-        s.get("CONTENT").strip() and not any(c.isspace() for c in s.get("CONTENT").strip()) for s in strings)
-    out.level = "word" if level == "word" and has_words else "line"
-    if out.level == "line":
-        _lines(out, lines, path, tags)
-    else:
-        _words(out, lines, path, tags)
+    heights = [h for ln in lines if (h := _dim(ln, "HEIGHT"))]
+    typical = sorted(heights)[len(heights) // 2] if heights else 40.0
+    pending: list = [None]  # a HypPart1 waiting for its second half: (String, polygon, whole word or None)
+    for n, ln in enumerate(lines):
+        strings = L.children(ln, "String")
+        if level == "word" and _segmented(strings):
+            _words(out, ln, n, strings, path, tags, pending)
+        else:
+            if pending[0] is not None:
+                out.note("unpaired hyphenation part")
+                pending[0] = None
+            _line(out, ln, n, strings, path, tags, typical)
+    if pending[0] is not None:
+        out.note("unpaired hyphenation part")
+    kinds = {r.level for r in out.regions}
+    out.level = "word" if kinds == {"word"} or (level == "word" and not kinds) else "line"
     return out
 
 
-def _words(out: LayoutPage, lines: list, path: Path, tags: dict[str, str]) -> None:
-    """Strings in reading order; hyphenated halves joined into one word."""
-    pending: tuple | None = None  # (String element, polygon, whole word or None)
-    for ln in lines:
-        strings = L.children(ln, "String")
-        ends_with_hyp = bool(strings) and L.local(ln[-1]) == "HYP" if len(ln) else False
-        for i, s in enumerate(strings):
-            poly = _shape(s, path, required=True)
-            kind = (s.get("SUBS_TYPE") or "").strip()
-            if not kind and ends_with_hyp and i == len(strings) - 1:
-                kind = "HypPart1"  # hyphen marked only by a HYP element after the line's last String
-            elif not kind and pending is not None and pending[2] is None and i == 0:
-                kind = "HypPart2"  # ... and continued by the next line's first String
-            if kind == "HypPart1":
-                if pending is not None:
-                    out.note("unpaired hyphenation part")
-                pending = (s, poly, (s.get("SUBS_CONTENT") or "").strip() or None)
-                continue
-            if kind == "HypPart2":
-                if pending is None:
-                    out.note("unpaired hyphenation part")
-                    continue
-                first, first_poly, whole = pending
-                pending = None
-                text = whole or (s.get("SUBS_CONTENT") or "").strip() or \
-                    first.get("CONTENT").strip() + s.get("CONTENT").strip()
-                _add(out, first, [first_poly, poly], text, _writer(first, tags))
-                continue
-            if pending is not None:
+def _segmented(strings: list) -> bool:
+    """Whether a line is cut into words: several Strings, or one that is half of a hyphenated word.
+    A line held in one String (eScriptorium's export, even when its text is one token) is a line."""
+    return len(strings) > 1 or any((s.get("SUBS_TYPE") or "").strip() for s in strings)
+
+
+def _words(out: LayoutPage, ln, n: int, strings: list, path: Path, tags: dict[str, str], pending: list) -> None:
+    """The line's Strings in order; hyphenated halves (across lines) joined into one word."""
+    ends_with_hyp = L.local(ln[-1]) == "HYP"
+    for i, s in enumerate(strings):
+        poly = _shape(s, path, required=True)
+        kind = (s.get("SUBS_TYPE") or "").strip()
+        if not kind and ends_with_hyp and i == len(strings) - 1:
+            kind = "HypPart1"  # hyphen marked only by a HYP element after the line's last String
+        elif not kind and pending[0] is not None and pending[0][2] is None and i == 0:
+            kind = "HypPart2"  # ... and continued by the next line's first String
+        where = f"{ln.get('ID') or f'line{n}'}_s{i}"
+        if kind == "HypPart1":
+            if pending[0] is not None:
                 out.note("unpaired hyphenation part")
-                pending = None
-            _add(out, s, [poly], s.get("CONTENT"), _writer(s, tags))
-    if pending is not None:
-        out.note("unpaired hyphenation part")
+            pending[0] = (s, poly, (s.get("SUBS_CONTENT") or "").strip() or None, where)
+            continue
+        if kind == "HypPart2":
+            if pending[0] is None:
+                out.note("unpaired hyphenation part")
+                continue
+            first, first_poly, whole, first_where = pending[0]
+            pending[0] = None
+            text = whole or (s.get("SUBS_CONTENT") or "").strip() or \
+                first.get("CONTENT").strip() + s.get("CONTENT").strip()
+            _add(out, first, [first_poly, poly], text, _writer(first, tags), first_where, "word")
+            continue
+        if pending[0] is not None:
+            out.note("unpaired hyphenation part")
+            pending[0] = None
+        _add(out, s, [poly], s.get("CONTENT"), _writer(s, tags), where, "word")
 
 
-def _lines(out: LayoutPage, lines: list, path: Path, tags: dict[str, str]) -> None:
-    heights = [h for ln in lines if (h := _dim(ln, "HEIGHT"))]
-    typical = sorted(heights)[len(heights) // 2] if heights else 40.0
-    for ln in lines:
+def _line(out: LayoutPage, ln, n: int, strings: list, path: Path, tags: dict[str, str], typical: float) -> None:
+    """The whole line, masked by its polygon: the line's Shape, else its one String's shape, else its
+    box (or the box around its Strings), else a band around its BASELINE."""
+    poly = _shape(ln, path, required=False, polygon_only=True)
+    if poly is None and len(strings) == 1:
+        poly = _shape(strings[0], path, required=False)
+    if poly is None:
         poly = _shape(ln, path, required=False)
-        strings = L.children(ln, "String")
-        if poly is None and strings and all(_shape(st, path, required=False) for st in strings):
-            pts = [p for st in strings for p in _shape(st, path, required=False)]  # the words' box
-            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-            poly = L.box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
-        if poly is None:
-            base = ln.get("BASELINE")
-            if not base or len(L.parse_points(base, path, ln, "BASELINE")) < 2:
-                raise L.damaged(path, ln, "has neither a box (HPOS VPOS WIDTH HEIGHT), a Shape nor a BASELINE")
-            poly = L.baseline_band(L.parse_points(base, path, ln, "BASELINE"), typical)
-        words = [s.get("CONTENT").strip() for s in L.children(ln, "String")]
-        text = " ".join(w for w in words if w)
-        if text and len(ln) and L.local(ln[-1]) == "HYP":
-            text += (ln[-1].get("CONTENT") or "-").strip()
-        _add(out, ln, [poly], text, _writer(ln, tags))
+    if poly is None and strings and all(_shape(st, path, required=False) for st in strings):
+        pts = [p for st in strings for p in _shape(st, path, required=False)]  # the words' box
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        poly = L.box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+    if poly is None:
+        base = ln.get("BASELINE")
+        if not base or len(L.parse_points(base, path, ln, "BASELINE")) < 2:
+            raise L.damaged(path, ln, "has neither a box (HPOS VPOS WIDTH HEIGHT), a Shape nor a BASELINE")
+        poly = L.baseline_band(L.parse_points(base, path, ln, "BASELINE"), typical)
+    text = " ".join(w for s in strings if (w := s.get("CONTENT").strip()))
+    if text and len(ln) and L.local(ln[-1]) == "HYP":
+        text += (ln[-1].get("CONTENT") or "-").strip()
+    _add(out, ln, [poly], text, _writer(ln, tags), f"line{n}", "line")
 
 
-def _add(out: LayoutPage, el, polys: list[list[Point]], text: str, writer: str | None) -> None:
+def _add(out: LayoutPage, el, polys: list[list[Point]], text: str, writer: str | None, where: str,
+         level: str) -> None:
     text = (text or "").strip()
     if not text:
         out.note("no transcription")
         return
-    ident = el.get("ID") or f"{L.local(el)}{el.sourceline}"
-    out.regions.append(Region(id=ident, text=text, polys=polys, writer=writer, line=el.sourceline or 0))
+    ident = el.get("ID") or where  # the element's place, not its XML line: stable across re-exports
+    out.regions.append(Region(id=ident, text=text, polys=polys, writer=writer, line=el.sourceline or 0,
+                              level=level, lang=_lang(el)))
+
+
+def _lang(el) -> str | None:
+    """``LANG`` (or ``xml:lang``) on the element or an ancestor, as an ISO 639 code."""
+    for node in [el, *el.iterancestors()]:
+        code = lang_code(node.get("LANG") or node.get("{http://www.w3.org/XML/1998/namespace}lang"))
+        if code:
+            return code
+    return None
 
 
 def _dim(el, name: str) -> float | None:
@@ -140,8 +164,9 @@ def _dim(el, name: str) -> float | None:
         return None
 
 
-def _shape(el, path: Path, required: bool) -> list[Point] | None:
-    """Shape/Polygon@POINTS, else the box; None when neither is there and not ``required``."""
+def _shape(el, path: Path, required: bool, polygon_only: bool = False) -> list[Point] | None:
+    """Shape/Polygon@POINTS, else the box (unless ``polygon_only``); None when neither is there and
+    not ``required``."""
     shape = L.child(el, "Shape")
     if shape is not None:
         poly = L.child(shape, "Polygon")
@@ -150,6 +175,8 @@ def _shape(el, path: Path, required: bool) -> list[Point] | None:
             if len(pts) < 3:
                 raise L.damaged(path, poly, f"a polygon needs 3 or more points, got {len(pts)}")
             return pts
+    if polygon_only:
+        return None
     if not required and any(el.get(a) is None for a in ("HPOS", "VPOS", "WIDTH", "HEIGHT")):
         return None
     x, y, w, h = (L.number(el, a, path) for a in ("HPOS", "VPOS", "WIDTH", "HEIGHT"))

@@ -37,8 +37,13 @@ def register_import(data_subparsers) -> None:
                                                "XML or one folder up)")
         q.add_argument("--level", choices=("word", "line"), default="word",
                        help="crop words (default; files without a word level give lines) or lines")
-        q.add_argument("--writer-by", choices=("page", "folder"), default="page",
-                       help="writer when the file names none: each page file (default) or each folder")
+        q.add_argument("--writer-by", choices=("page", "folder", "source"), default="page",
+                       help="writer when the file names none: each page file (default), each folder, or one "
+                            "for the whole source (a single hand)")
+        if fmt == "page-xml":
+            q.add_argument("--trust", choices=("line", "words"), default="line",
+                           help="when a line's words disagree with its text (stale word HTR after a line "
+                                "correction): crop the corrected line (default) or keep the words")
         parsers.append(q)
     for fmt, what in (("inkml", "InkML pen traces (W3C; CROHME-style annotations)"),
                       ("unipen", "UNIPEN pen traces (.SEGMENT labels, .WRITER_ID, .INCLUDE)")):
@@ -67,8 +72,11 @@ def register_import(data_subparsers) -> None:
     f.add_argument("--revision", default=None, help="hub revision (with --allow-download)")
     parsers.append(f)
     for q in parsers[3:]:
-        q.add_argument("--lang", required=True, help="ISO 639 code of the transcriptions (en, zh, es, fr, ...)")
+        q.add_argument("--lang", required=q is f, help="ISO 639 code of the transcriptions (en, zh, es, fr, ...)"
+                       + ("" if q is f else "; a language the file names wins (needed when a file names none)"))
         q.set_defaults(func=cmd_import, keep_err=False)
+        if q is not f:
+            add_file_options(q)
     for q in parsers:
         q.add_argument("--out", type=Path, required=True, help="dataset folder to write (new or empty)")
         q.add_argument("--split", default=None,
@@ -82,6 +90,18 @@ def register_import(data_subparsers) -> None:
             q.add_argument("--append", action="store_true",
                            help="add to a folder made by an earlier import (e.g. IAM + HWDB for cross-language)")
         q.add_argument("--no-progress", action="store_true")
+
+
+def add_file_options(q) -> None:
+    """--include/--exclude/--limit: which source files an import reads."""
+    from bench.argtypes import int_at_least
+
+    q.add_argument("--include", action="append", default=[], metavar="GLOB",
+                   help="only files whose path below the source (or name) matches (repeatable)")
+    q.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out files that match, e.g. '*.chocomufin.xml' (repeatable)")
+    q.add_argument("--limit", type=int_at_least(1), default=None, metavar="N",
+                   help="import only the first N files (sorted), to try a large export")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -98,7 +118,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise BenchError(f"--lang {lang!r} is not an ISO 639 code such as en, zh, es")
     opts = ImportOptions(split=split or "ood", lexicon=None if args.no_lexicon else args.lexicon,
                          lexicon_only=args.lexicon_only, keep_err=args.keep_err, name=args.name,
-                         append=getattr(args, "append", False), progress=not args.no_progress)
+                         append=getattr(args, "append", False), progress=not args.no_progress,
+                         include=tuple(getattr(args, "include", ())), exclude=tuple(getattr(args, "exclude", ())),
+                         limit=getattr(args, "limit", None))
     fmt = args.import_format
     if fmt == "iam":
         out = import_iam(args.path, args.out, opts)
@@ -113,7 +135,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     elif fmt in ("page-xml", "alto"):
         from .layout_import import import_layout
 
-        out = import_layout(fmt, args.path, args.out, opts, lang, level=args.level, writer_by=args.writer_by)
+        out = import_layout(fmt, args.path, args.out, opts, lang, level=args.level, writer_by=args.writer_by,
+                            trust=getattr(args, "trust", "line"))
     elif fmt in ("inkml", "unipen"):
         from .ink_import import import_ink
 

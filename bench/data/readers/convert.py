@@ -72,6 +72,9 @@ class ImportOptions:
     name: str | None = None
     append: bool = False
     progress: bool = True
+    include: tuple[str, ...] = ()  # PAGE/ALTO/InkML/UNIPEN: only files matching one of these globs
+    exclude: tuple[str, ...] = ()  # ... and none of these
+    limit: int | None = None  # ... the first N files (sorted) only
 
 
 def load_lexicon(path: Path | None) -> Lexicon | None:

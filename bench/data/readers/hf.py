@@ -126,7 +126,7 @@ def local_parts(src: Path) -> list[Part]:
         try:
             pf = pq.ParquetFile(f)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
-            raise BenchError(f"{f}: not a Parquet file ({type(exc).__name__}: {str(exc)[:80]})") from None
+            raise BenchError(f"{f}: not a Parquet file ({type(exc).__name__}: {_first_line(exc)})") from None
         parts.append(Part(_parquet_split(f, src if src.is_dir() else f.parent), pf.schema_arrow,
                           lambda pf=pf: pf.iter_batches(batch_size=BATCH), _features(pf.schema_arrow, None), f.parent))
     return parts
@@ -309,3 +309,9 @@ def import_hf(src: str, out: str | Path, opts: ImportOptions, lang: str, cols: H
         os.rename(stage, out)
     _warn(f"{out}: {n} samples ({', '.join(f'{s} {c}' for s, c in sorted(counts.items()))}), images embedded")
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    """The error's first line in full (pyarrow's explanation is in its last words), spaces collapsed."""
+    lines = str(exc).strip().splitlines() or [""]
+    return " ".join(lines[0].split())

@@ -9,6 +9,7 @@ relative sizes of its words are kept). Output: ``images/<inkml|unipen>/<source>/
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ import numpy as np
 from bench.errors import BenchError
 from bench.progress import progress_bar
 
-from .convert import ImportOptions, LexiconMatcher, _check_out, _finish, _staging, _warn, load_lexicon
+from .convert import ImportOptions, _check_out, _finish, _staging, _warn, load_lexicon
+from .importing import Labels, langs_line, pick_lang, select_files, writers_line
 from .inkml import InkFile, read_inkml
 from .layout_import import safe_name
 from .unipen import read_unipen
@@ -75,9 +77,13 @@ def file_scale(ink: InkFile) -> float:
     return EM / ref if ref > 0 else 1.0
 
 
-def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, lang: str, level: str = "word",
-               augment: bool = False, y_up: bool = False, seed: int = 0) -> Path:
-    """Import InkML or UNIPEN files (a file or a folder of them) into the folder ``out``."""
+def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, lang: str | None,
+               level: str = "word", augment: bool = False, y_up: bool = False, seed: int = 0) -> Path:
+    """Import InkML or UNIPEN files (a file or a folder of them) into the folder ``out``.
+
+    Every file is read before anything is written; a file that cannot be read is reported on its
+    own line and left out (a corpus is not refused for one bad file); when none can be read, the
+    first one's error stops the import."""
     from bench.data.synth.traces import render_strokes
 
     if fmt == "inkml":
@@ -86,19 +92,28 @@ def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, 
         except ImportError:
             raise BenchError("importing InkML needs lxml: pip install 'xscript-bench[formats]'") from None
     src = Path(src).expanduser()
-    files = find_files(src, fmt)
     root = src if src.is_dir() else src.parent
+    files = select_files(find_files(src, fmt), root, opts.include, opts.exclude, opts.limit, fmt)
     srcname = safe_name(src.stem if src.is_file() else src.resolve().name)
     reader = read_inkml if fmt == "inkml" else read_unipen
-    inks = [reader(f, level) for f in files]  # everything parsed first: a damaged file stops before any output
+    inks, failed = [], []
+    for f in files:
+        try:
+            inks.append(reader(f, level))
+        except BenchError as exc:
+            failed.append(str(exc))
+    if failed and not inks:
+        raise BenchError(failed[0] + (f" (and {len(failed) - 1} more file(s) unreadable)" if len(failed) > 1 else ""))
     lexicon = load_lexicon(opts.lexicon)
     out = Path(out)
     part = f"images/{fmt}/{srcname}"
     _check_out(out, opts, lexicon, [part])
-    matcher = LexiconMatcher.build(lexicon, lang)
-    writer_spec = pen_writer(lang)
+    labels = Labels(lexicon)
+    writer_spec = pen_writer(lang or "und")
     notes: dict[str, int] = {}
     other_level = 0
+    named, default, langs = Counter(), Counter(), Counter()
+    fallback = 0
     with _staging(out, opts.append) as stage:
         rows: list[dict] = []
         ids: set[str] = set()
@@ -111,7 +126,10 @@ def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, 
             scale = file_scale(ink)
             for n, w in enumerate(ink.words):
                 bar.update()
-                sid, text = matcher.match(w.text)
+                sample_lang = pick_lang(w.lang, lang, f"{ink.path}: {w.id}")
+                fallback += w.lang is None
+                langs[sample_lang] += w.lang is not None
+                text, sid = labels.label(w.text, sample_lang, words=not ink.math)
                 if sid < 0 and opts.lexicon_only:
                     notes["not in the lexicon"] = notes.get("not in the lexicon", 0) + 1
                     continue
@@ -123,9 +141,16 @@ def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, 
                 path = f"{part}/{doc}/{n:05d}.png"
                 (stage / path).parent.mkdir(parents=True, exist_ok=True)
                 img.save(stage / path, compress_level=1)
-                rows.append({"id": ident, "path": path, "text": text, "semantic_id": sid, "lang": lang,
-                             "style": f"{fmt}-{safe_name(w.writer) if w.writer else doc}", "split": opts.split})
+                style = safe_name(w.writer) if w.writer else doc
+                (named if w.writer else default)[style] += 1
+                rows.append({"id": ident, "path": path, "text": text, "semantic_id": sid, "lang": sample_lang,
+                             "style": f"{fmt}-{style}", "split": opts.split})
         bar.close()
+        langs = Counter({k: v for k, v in langs.items() if v})
+        for msg in failed[:5]:
+            _warn(f"file left out: {msg}")
+        if len(failed) > 5:
+            _warn(f"... and {len(failed) - 5} more file(s) left out")
         if other_level:
             _warn(f"{other_level} file(s) have no {level} level: their "
                   f"{'lines' if level == 'word' else 'words'} were imported")
@@ -133,8 +158,12 @@ def import_ink(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, 
             _warn("left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(notes.items())))
         if not rows:
             raise BenchError(f"no transcribed pen traces imported from {src}")
+        _warn(labels.summary())
+        _warn(writers_line(named, default, "one per file") + "; " + langs_line(langs, fallback, lang))
         source = {"format": fmt, "path": str(src.resolve()), "files": len(files), "imported": len(rows),
-                  "level": level, "augment": augment, "seed": seed, "y_up": y_up, "pen": writer_spec.id,
-                  "em": EM, "left_out": notes, "lang": lang}
+                  "files_unreadable": len(failed), "level": level, "augment": augment, "seed": seed, "y_up": y_up,
+                  "pen": writer_spec.id, "em": EM, "left_out": notes, "lang": lang, "langs_from_files": dict(langs),
+                  "labels": labels.record(), "include": list(opts.include), "exclude": list(opts.exclude),
+                  "limit": opts.limit}
         return _finish(out, stage, rows, lexicon, opts, source, f"{fmt}-{srcname}",
                        f"{fmt} pen traces from {src.name} rendered with a fixed pen, imported by bench data import {fmt}")

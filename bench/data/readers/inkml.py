@@ -6,7 +6,8 @@ author, subject) on the group, an enclosing group or the document. Words are the
 groups whose text has no space; a file without such groups gives its annotated lines (or, with no
 annotated group at all, one sample from the document's own text annotation). Traces are read per
 the file's ``traceFormat`` (X and Y channels), with the explicit (``!``), first-difference (``'``)
-and second-difference (``"``) qualifiers of the spec.
+and second-difference (``"``) qualifiers of the spec. Labels, writers and languages may also sit in
+``annotationXML`` blocks (the IMADOC style); ``xml:id`` values that are not NCNames are tolerated.
 """
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from pathlib import Path
 import numpy as np
 
 import bench.data.readers.layout as L
+from .importing import lang_code
 
 TEXT_TYPES = ("truth", "transcription", "label", "text", "word")
-WRITER_TYPES = ("writer", "writerid", "writer_id", "writer-id", "author", "subject")
+WRITER_TYPES = ("writer", "writerid", "writer_id", "writer-id", "author", "subject", "scriptor", "scriptorid")
+LANG_TYPES = ("language", "lang", "xml:lang")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 TOKEN = re.compile(r"""([!'"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[TF*?])""")
 
@@ -32,6 +36,7 @@ class InkWord:
     text: str
     writer: str | None
     strokes: list[np.ndarray]
+    lang: str | None = None  # the language the file names for it (None: --lang)
 
 
 @dataclass
@@ -40,6 +45,7 @@ class InkFile:
     words: list[InkWord] = field(default_factory=list)
     level: str = "word"
     notes: dict[str, int] = field(default_factory=dict)
+    math: bool = False  # a math expression (CROHME): its symbols are no lexicon words ("\\log" is not wood)
 
 
 def read_inkml(path: Path, level: str = "word") -> InkFile:
@@ -55,7 +61,10 @@ def read_inkml(path: Path, level: str = "word") -> InkFile:
             traces[ident] = traces[t]
     by_id = {g.get(XML_ID) or g.get("id"): g for g in L.descendants(root, "traceGroup")}
     out = InkFile(path)
+    out.math = _annotation(root, TEXT_TYPES).startswith("$") or any(
+        L.local(c) == "math" for ax in L.descendants(root, "annotationXML") for c in ax.iter())
     doc_writer = _annotation(root, WRITER_TYPES)
+    doc_lang = lang_code(_annotation(root, LANG_TYPES) or root.get(XML_LANG))
     groups = [g for g in L.descendants(root, "traceGroup") if _annotation(g, TEXT_TYPES)]
     gset = set(groups)
     outer = [g for g in groups if not any(a in gset for a in g.iterancestors())]
@@ -69,19 +78,23 @@ def read_inkml(path: Path, level: str = "word") -> InkFile:
     for g in chosen:
         strokes = _group_strokes(g, traces, by_id, path, set())
         writer = next((w for a in [g, *g.iterancestors()] if (w := _annotation(a, WRITER_TYPES))), None)
-        _add(out, g.get(XML_ID) or g.get("id") or f"group{g.sourceline}", _annotation(g, TEXT_TYPES), writer, strokes)
+        lang = next((c for a in [g, *g.iterancestors()] if (c := lang_code(_annotation(a, LANG_TYPES)
+                                                                           or a.get(XML_LANG)))), None)
+        place = f"group{len(out.words) + sum(out.notes.values())}"  # its place, not its XML line
+        _add(out, g.get(XML_ID) or g.get("id") or place, _annotation(g, TEXT_TYPES), writer, strokes, lang)
     if not chosen:
         text = _annotation(root, TEXT_TYPES)
         strokes = [traces[t] for t in L.descendants(root, "trace")]
         if text:
             out.level = "word" if not re.search(r"\s", text.strip()) else "line"
-            _add(out, path.stem, text, doc_writer, strokes)
+            _add(out, path.stem, text, doc_writer, strokes, doc_lang)
         else:
             out.notes["no transcription"] = 1
     return out
 
 
-def _add(out: InkFile, ident: str, text: str, writer: str | None, strokes: list[np.ndarray]) -> None:
+def _add(out: InkFile, ident: str, text: str, writer: str | None, strokes: list[np.ndarray],
+         lang: str | None = None) -> None:
     strokes = [s for s in strokes if len(s)]
     text = text.strip()
     if not text:
@@ -89,16 +102,25 @@ def _add(out: InkFile, ident: str, text: str, writer: str | None, strokes: list[
     elif not strokes:
         out.notes["no traces"] = out.notes.get("no traces", 0) + 1
     else:
-        out.words.append(InkWord(ident, text, writer, strokes))
+        out.words.append(InkWord(ident, text, writer, strokes, lang))
 
 
 def _annotation(el, types: tuple[str, ...]) -> str:
     """The text of the element's own first annotation of one of ``types`` ('' if none; CROHME's
-    ``Segmentation`` label of the group that holds the symbols is structure, not text)."""
+    ``Segmentation`` label of the group that holds the symbols is structure, not text), else of an
+    ``annotationXML`` child element so named (IMADOC: ``<annotationXML type="Ground truth">
+    <type>Word</type><label>...</label>``; a writer block: ``<annotationXML type="Writer"><id>``)."""
     for a in L.children(el, "annotation"):
         text = (a.text or "").strip()
         if (a.get("type") or "").strip().lower() in types and text and text != "Segmentation":
             return text
+    for ax in L.children(el, "annotationXML"):
+        kind = re.sub(r"[\s_-]+", "", (ax.get("type") or "").lower())
+        for c in ax.iter():
+            name = re.sub(r"[\s_-]+", "", L.local(c).lower())
+            text = (c.text or "").strip() if len(c) == 0 else ""
+            if c is not ax and text and (name in types or (kind in types and name in ("id", "name", "value"))):
+                return text
     return ""
 
 

@@ -30,6 +30,8 @@ class Region:
     polys: list[list[Point]]
     writer: str | None = None
     line: int = 0  # source line of the element, for messages
+    level: str = "word"  # what the crop holds: a word, or a whole line
+    lang: str | None = None  # the language the file names for it (None: --lang)
 
 
 @dataclass
@@ -44,23 +46,43 @@ class LayoutPage:
     writer: str | None = None  # a writer named for the whole page
     units_per_inch: float | None = None  # ALTO mm10 / inch1200 coordinates (None: pixels)
     notes: dict[str, int] = field(default_factory=dict)  # counts of things left out, by reason
+    info: dict[str, int] = field(default_factory=dict)  # counts of choices made (kept, not left out)
 
-    def note(self, reason: str) -> None:
-        self.notes[reason] = self.notes.get(reason, 0) + 1
+    def note(self, reason: str, n: int = 1) -> None:
+        self.notes[reason] = self.notes.get(reason, 0) + n
+
+    def tell(self, what: str, n: int = 1) -> None:
+        self.info[what] = self.info.get(what, 0) + n
 
 
 def parse_xml(path: Path):
-    """The root element of ``path``; one line naming the file and line when it is not well-formed."""
+    """The root element of ``path``; one line naming the file and line when it is not well-formed.
+
+    ``xml:id`` values that are not NCNames (CROHME's ``(_1`` or ``1_1`` inside MathML) break no
+    structure, so a file whose only errors are those is read again with libxml2's recovery."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                             remove_comments=True, remove_pis=True)
+    def parser(recover: bool = False):
+        return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                               remove_comments=True, remove_pis=True, recover=recover)
+
     try:
-        return etree.parse(str(path), parser).getroot()
+        if path.is_file() and path.stat().st_size == 0:
+            raise BenchError(f"{path}: empty file, not XML")
+        strict = parser()
+        return etree.parse(str(path), strict).getroot()
     except etree.XMLSyntaxError as exc:
-        raise BenchError(f"{path}:{exc.lineno or '?'}: not well-formed XML ({exc.msg})") from None
+        errors = list(strict.error_log)  # this parse's errors only (exc.error_log is shared)
+        if errors and all(e.type_name == "DTD_XMLID_VALUE" for e in errors):
+            return etree.parse(str(path), parser(recover=True)).getroot()
+        raise BenchError(f"{where(path, exc.lineno)}: not well-formed XML ({exc.msg})") from None
     except OSError as exc:
         raise BenchError(f"cannot read {path}: {exc}") from None
+
+
+def where(path: Path, line: int | None) -> str:
+    """``file:line``, or just the file when the line is not known (never ``file:?``)."""
+    return f"{path}:{line}" if line else str(path)
 
 
 def local(el) -> str:
@@ -98,7 +120,7 @@ def describe(el) -> str:
 
 def damaged(path: Path, el, msg: str) -> BenchError:
     """The one-line error for a damaged file: file, line, element, what is wrong."""
-    return BenchError(f"{path}:{el.sourceline or '?'}: {describe(el)}: {msg}")
+    return BenchError(f"{where(path, el.sourceline)}: {describe(el)}: {msg}")
 
 
 def parse_points(text: str | None, path: Path, el, what: str = "points") -> list[Point]:
@@ -146,9 +168,24 @@ def baseline_band(points: list[Point], height: float) -> list[Point]:
 
 
 # --- images ------------------------------------------------------------------------------------
-def find_image(xml: Path, ref: str | None) -> Path | None:
-    """The page image: ``ref`` relative to the XML's folder, else its parent (Transkribus exports put
-    the XML in ``page/`` next to the images), by the full relative path and then by file name."""
+def find_image(xml: Path, ref: str | None) -> tuple[Path | None, bool]:
+    """The page image and whether it was found under another extension than ``ref`` names (an export
+    naming ``page.tif`` shipped with ``page.jpg``): ``ref`` relative to the XML's folder, else its
+    parent (Transkribus exports put the XML in ``page/`` next to the images), by the full relative
+    path and then by file name; then the same stems with the other image extensions."""
+    found = _find_image(xml, ref)
+    if found is not None or not ref:
+        return found, False
+    stem, dot, ext = ref.rpartition(".")
+    if not dot or "/" in ext:
+        return None, False
+    for e in IMAGE_SUFFIXES:
+        if e.lstrip(".") != ext.lower() and (alt := _find_image(xml, f"{stem}{e}")) is not None:
+            return alt, True
+    return None, False
+
+
+def _find_image(xml: Path, ref: str | None) -> Path | None:
     if not ref:  # no file named: an image with the XML's name next to it
         return next((c for e in IMAGE_SUFFIXES for c in (xml.with_suffix(e), xml.parent.parent / (xml.stem + e))
                      if c.is_file()), None)

@@ -11,6 +11,7 @@ missing or unreadable is left out with a warning (like IAM words without an imag
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from bench.errors import BenchError
@@ -19,7 +20,8 @@ from bench.progress import progress_bar
 import bench.data.readers.layout as L
 
 from .alto import read_alto
-from .convert import ImportOptions, LexiconMatcher, _check_out, _finish, _staging, _warn, load_lexicon
+from .convert import ImportOptions, _check_out, _finish, _staging, _warn, load_lexicon
+from .importing import Labels, langs_line, pick_lang, select_files, writers_line
 from .page import read_page
 
 FORMATS = {"page-xml": ("page", "PAGE-XML"), "alto": ("alto", "ALTO")}
@@ -41,7 +43,7 @@ def find_files(src: Path, fmt: str) -> list[Path]:
     found = [p for p in sorted(src.rglob("*")) if p.suffix.lower() == ".xml" and p.is_file()
              and _root_name(p).lower() == want.lower()]
     if not found:
-        raise BenchError(f"no {FORMATS[fmt][1]} files (*.xml with a {want} root) under {src}")
+        raise BenchError(f"no {FORMATS[fmt][1]} files (*.xml whose root element is <{want}>) under {src}")
     return found
 
 
@@ -53,12 +55,14 @@ def _root_name(path: Path) -> str:
                                      load_dtd=False):
             return L.local(el)
     except etree.XMLSyntaxError as exc:
-        raise BenchError(f"{path}:{exc.lineno or '?'}: not well-formed XML ({exc.msg})") from None
+        if path.stat().st_size == 0:
+            raise BenchError(f"{path}: empty file, not XML") from None
+        raise BenchError(f"{L.where(path, exc.lineno)}: not well-formed XML ({exc.msg})") from None
     return ""
 
 
-def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, lang: str,
-                  level: str = "word", writer_by: str = "page") -> Path:
+def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, lang: str | None,
+                  level: str = "word", writer_by: str = "page", trust: str = "line") -> Path:
     """Import PAGE-XML or ALTO files (a file or a folder of them) into the folder ``out``."""
     try:
         import lxml  # noqa: F401
@@ -66,19 +70,25 @@ def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOption
         raise BenchError(f"importing {FORMATS[fmt][1]} needs lxml: pip install 'xscript-bench[formats]'") from None
     src = Path(src).expanduser()
     top, label = FORMATS[fmt]
-    files = find_files(src, fmt)
     root = src if src.is_dir() else src.parent
+    files = select_files(find_files(src, fmt), root, opts.include, opts.exclude, opts.limit, label)
     srcname = safe_name(src.stem if src.is_file() else src.resolve().name)
-    reader = read_page if fmt == "page-xml" else read_alto
-    pages = [reader(f, level) for f in files]  # parse everything first: a damaged file stops before any crop
+    # parse everything first: a damaged file stops before any crop
+    pages = [read_page(f, level, trust) if fmt == "page-xml" else read_alto(f, level) for f in files]
+    images = {lp.xml: L.find_image(lp.xml, lp.image_ref) for lp in pages}
+    _refuse_same_page(pages, images)
     lexicon = load_lexicon(opts.lexicon)
     out = Path(out)
     part = f"images/{top}/{srcname}"
     _check_out(out, opts, lexicon, [part])
-    matcher = LexiconMatcher.build(lexicon, lang)
+    labels = Labels(lexicon)
     notes: dict[str, int] = {}
+    info: dict[str, int] = {}
     missing: list[str] = []
-    line_files = 0
+    other_ext: list[str] = []
+    produced: Counter = Counter()
+    named, default, langs = Counter(), Counter(), Counter()
+    fallback = 0
     with _staging(out, opts.append) as stage:
         rows: list[dict] = []
         ids: set[str] = set()
@@ -86,28 +96,38 @@ def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOption
         for lp in pages:
             bar.update()
             if not lp.regions:
+                for reason, n in lp.notes.items():
+                    notes[reason] = notes.get(reason, 0) + n
                 continue
             rel = lp.xml.relative_to(root).with_suffix("")
-            img_path = L.find_image(lp.xml, lp.image_ref)
+            img_path, moved = images[lp.xml]
             if img_path is None:
                 missing.append(f"{lp.xml.name} -> {lp.image_ref or 'no image named'}")
                 continue
+            if moved:
+                other_ext.append(f"{lp.image_ref} -> {img_path.name}")
             im, why = L.open_page_image(img_path)
             if im is None:
                 missing.append(f"{img_path.name} ({why})")
                 continue
             for reason, n in lp.notes.items():
                 notes[reason] = notes.get(reason, 0) + n
-            line_files += lp.level == "line" and level == "word"
+            for what, n in lp.info.items():
+                info[what] = info.get(what, 0) + n
             sx, sy = _scale(lp, im)
             doc = "/".join(safe_name(p) for p in rel.parts)
-            default_writer = doc if writer_by == "page" else ("/".join(safe_name(p) for p in rel.parts[:-1]) or srcname)
+            default_writer = {"page": doc, "folder": "/".join(safe_name(p) for p in rel.parts[:-1]) or srcname,
+                              "source": srcname}[writer_by]
             for n, reg in enumerate(lp.regions):
                 crops = [L.crop_polygon(im, poly) for poly in L.scale_polys(reg.polys, sx, sy)]
                 if any(c is None for c in crops):
                     notes["outside the image or empty"] = notes.get("outside the image or empty", 0) + 1
                     continue
-                sid, text = matcher.match(reg.text)
+                where = f"{L.where(lp.xml, reg.line)}: <{reg.id}>"
+                sample_lang = pick_lang(reg.lang, lang, where)
+                fallback += reg.lang is None
+                langs[sample_lang] += reg.lang is not None
+                text, sid = labels.label(reg.text, sample_lang)
                 if sid < 0 and opts.lexicon_only:
                     notes["not in the lexicon"] = notes.get("not in the lexicon", 0) + 1
                     continue
@@ -119,25 +139,60 @@ def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOption
                     ident = f"{ident}#{n}"
                 ids.add(ident)
                 writer = reg.writer or lp.writer
-                rows.append({"id": ident, "path": path, "text": text, "semantic_id": sid, "lang": lang,
-                             "style": f"{top}-{safe_name(writer) if writer else default_writer}",
-                             "split": opts.split})
+                style = safe_name(writer) if writer else default_writer
+                (named if writer else default)[style] += 1
+                produced[reg.level] += 1
+                rows.append({"id": ident, "path": path, "text": text, "semantic_id": sid, "lang": sample_lang,
+                             "style": f"{top}-{style}", "split": opts.split})
         bar.close()
+        langs = Counter({k: v for k, v in langs.items() if v})
         if missing:
             _warn(f"{len(missing)} page image(s) missing or unreadable, their pages left out: "
                   f"{'; '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-        if line_files:
-            _warn(f"{line_files} file(s) have no word level: their lines were imported")
+        if other_ext:
+            _warn(f"{len(other_ext)} page image(s) found under another extension than the file names: "
+                  f"{'; '.join(other_ext[:3])}{' ...' if len(other_ext) > 3 else ''}")
+        for what, n in sorted(info.items()):
+            fix = (" (the corrected lines were cropped whole; --trust words keeps the words)"
+                   if trust == "line" else " (their words were kept: --trust words)") if "disagree" in what else ""
+            _warn(f"{n} {what}{fix}")
         if notes:
             _warn("left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(notes.items())))
         if not rows:
             raise BenchError(f"no {'words' if level == 'word' else 'lines'} imported from {src}"
                              + (f" ({len(missing)} page image(s) missing)" if missing else ""))
+        _warn(f"produced {', '.join(f'{n} {k}s' for k, n in sorted(produced.items()))}; " + labels.summary())
+        how = {"page": "one per page file", "folder": "one per folder", "source": "one for the whole source"}
+        _warn(writers_line(named, default, f"{how[writer_by]} (--writer-by {writer_by})") + "; "
+              + langs_line(langs, fallback, lang))
         source = {"format": fmt, "path": str(src.resolve()), "files": len(files), "imported": len(rows),
-                  "level": level, "files_with_lines_only": line_files, "writer_by": writer_by,
-                  "missing_images": len(missing), "left_out": notes, "lang": lang}
+                  "level": "mixed" if len(produced) > 1 else next(iter(produced)), "level_asked": level,
+                  "produced": dict(produced), "trust": trust if fmt == "page-xml" else None,
+                  "files_with_lines_only": sum(1 for lp in pages if lp.regions and lp.level == "line") if
+                  level == "word" else 0, "writer_by": writer_by, "missing_images": len(missing),
+                  "other_extension_images": len(other_ext), "left_out": notes, "counts": info,
+                  "labels": labels.record(), "lang": lang, "langs_from_files": dict(langs),
+                  "include": list(opts.include), "exclude": list(opts.exclude), "limit": opts.limit}
         return _finish(out, stage, rows, lexicon, opts, source, f"{top}-{srcname}",
                        f"{label} {level}s from {src.name}, imported by bench data import {fmt}")
+
+
+def _refuse_same_page(pages: list[L.LayoutPage], images: dict) -> None:
+    """Two files that crop the same regions from the same page image (eScriptorium's ``x.xml`` beside
+    ``x.chocomufin.xml``) would import the page twice, as two writers: refused, naming both."""
+    seen: dict = {}
+    for lp in pages:
+        img = images[lp.xml][0]
+        if img is None or not lp.regions:
+            continue
+        key = (img.resolve(), tuple(tuple((round(x), round(y)) for poly in r.polys for x, y in poly)
+                                    for r in lp.regions))
+        if key in seen:
+            extra = max((lp.xml, seen[key]), key=lambda p: p.name.count("."))  # x.chocomufin.xml over x.xml
+            glob = f"*.{extra.name.split('.', 1)[1]}" if extra.name.count(".") > 1 else extra.name
+            raise BenchError(f"{seen[key]} and {lp.xml} describe the same regions of {img.name}: importing "
+                             f"both would double the page; leave one out with --exclude (e.g. --exclude '{glob}')")
+        seen[key] = lp.xml
 
 
 def _scale(lp: L.LayoutPage, im) -> tuple[float, float]:

@@ -5,7 +5,8 @@ character) by component numbers (``0-3``, ``4,6``; ``5:12-7:3`` with point offse
 ``.PEN_DOWN`` and ``.PEN_UP`` blocks that hold points, counted from 0 in file order (an empty
 ``.PEN_UP``, the usual way to end a stroke, is no component); only pen-down ones are drawn. ``.COORD`` gives the channel order (X and Y), ``.WRITER_ID`` the writer of what
 follows, and ``.INCLUDE FILE`` pulls in another file (looked up next to the including file, then in
-``include/`` folders above it, the layout of the UNIPEN CD). Segments marked ``BAD`` are left out.
+``include/`` folders above it, the layout of the UNIPEN CD). Segments marked ``BAD``, and those whose
+delineation is ``?`` (strokes never delineated), are left out and counted.
 """
 from __future__ import annotations
 
@@ -146,6 +147,9 @@ def read_unipen(path: Path, level: str = "word") -> InkFile:
     for n, seg in enumerate(s for s in r.segments if s.level == chosen):
         if "BAD" in seg.quality.split():
             out.notes["marked BAD"] = out.notes.get("marked BAD", 0) + 1
+            continue
+        if "?" in seg.delineation:  # the strokes were never delineated: nothing to draw, not a damaged file
+            out.notes["unknown delineation (?)"] = out.notes.get("unknown delineation (?)", 0) + 1
             continue
         parts = [p for p in _strokes_of(seg, strokes) if len(p)]
         if not seg.label.strip():
