@@ -146,7 +146,7 @@ def test_every_real_source_records_repository_commit_and_licence():
 
 
 def test_chinese_mnist_rows_keep_each_writer_in_one_split(tmp_path):
-    from bench.data.readers.convert import LexiconMatcher
+    from bench.data.readers.importing import Labels
 
     (tmp_path / "data" / "data").mkdir(parents=True)
     rows = ["suite_id,sample_id,code,value,character"]
@@ -156,7 +156,7 @@ def test_chinese_mnist_rows_keep_each_writer_in_one_split(tmp_path):
             rows.append(f"{suite},1,{code},{code - 1},{ch}")
     (tmp_path / "chinese_mnist.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     stage = tmp_path / "stage"
-    got = recipe.chinese_mnist_rows(tmp_path, stage, LexiconMatcher("zh"), Holdout("real", 0.5), "train")
+    got = recipe.chinese_mnist_rows(tmp_path, stage, Labels(None), Holdout("real", 0.5), "train")
     df = pd.DataFrame(got)
     assert len(df) == 40 and set(df["text"]) == {"零", "一"} and set(df["split"]) == {"train", "real"}
     assert df.groupby("style")["split"].nunique().max() == 1

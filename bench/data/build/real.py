@@ -25,8 +25,9 @@ import pandas as pd
 
 from bench.errors import BenchError
 
-from ..readers.convert import ImportOptions, LexiconMatcher, _check_out, _finish, _link_or_copy, _staging, load_lexicon
+from ..readers.convert import ImportOptions, _check_out, _finish, _link_or_copy, _staging, load_lexicon
 from ..readers.holdout import Holdout
+from ..readers.importing import Labels
 
 SOURCES = Path(__file__).resolve().parents[1] / "real_sources.json"
 HOLDOUT = Holdout("real", 0.3, salt="xsb-real-1")
@@ -52,7 +53,7 @@ def decode_gw(code: str) -> str:
     return "".join(out)
 
 
-def chinese_mnist_rows(root: Path, stage: Path, matcher: LexiconMatcher, holdout: Holdout, default: str) -> list[dict]:
+def chinese_mnist_rows(root: Path, stage: Path, labels: Labels, holdout: Holdout, default: str) -> list[dict]:
     """Rows (and linked images) of a Chinese-MNIST checkout: chinese_mnist.csv names each file's
     writer (suite_id), sample and character."""
     table = root / "chinese_mnist.csv"
@@ -67,7 +68,7 @@ def chinese_mnist_rows(root: Path, stage: Path, matcher: LexiconMatcher, holdout
                 continue
             rel = f"images/chinese-mnist/{int(r['suite_id']):03d}/{name}"
             _link_or_copy(src, stage / rel)
-            sid, text = matcher.match(r["character"].strip())
+            text, sid = labels.label(r["character"].strip(), "zh")
             writer = f"chinese-mnist-{int(r['suite_id']):03d}"
             rows.append({"id": f"chinese-mnist/{name}", "path": rel, "text": text, "semantic_id": sid, "lang": "zh",
                          "style": writer, "split": holdout.split_of(writer, default)})
@@ -76,7 +77,7 @@ def chinese_mnist_rows(root: Path, stage: Path, matcher: LexiconMatcher, holdout
     return rows
 
 
-def gw_rows(root: Path, stage: Path, matcher: LexiconMatcher, split: str) -> list[dict]:
+def gw_rows(root: Path, stage: Path, labels: Labels, split: str) -> list[dict]:
     """Rows of the George Washington word crops (one writer)."""
     table = root / "data" / "ground-truth" / "transcription.txt"
     if not table.is_file():
@@ -90,7 +91,7 @@ def gw_rows(root: Path, stage: Path, matcher: LexiconMatcher, split: str) -> lis
             continue
         rel = f"images/george-washington/{ident.split('-')[0]}/{ident}.png"
         _link_or_copy(src, stage / rel)
-        sid, text = matcher.match(text)
+        text, sid = labels.label(text, "en")
         rows.append({"id": f"gw/{ident}", "path": rel, "text": text, "semantic_id": sid, "lang": "en",
                      "style": "george-washington", "split": split})
     return rows
@@ -102,7 +103,7 @@ def append_rows(out: Path, make, name: str, fmt: str, description: str) -> None:
     lexicon = load_lexicon(opts.lexicon)
     _check_out(out, opts, lexicon, [f"images/{name}"])
     with _staging(out, True) as stage:
-        rows = make(stage, LexiconMatcher.build(lexicon, "zh" if fmt == "chinese-mnist" else "en"))
+        rows = make(stage, Labels(lexicon))
         src = sources()[fmt]
         record = {"format": fmt, "repository": src["repository"], "commit": src["commit"], "licence": src["licence"],
                   "imported": len(rows)}

@@ -12,8 +12,9 @@ from pathlib import Path
 from bench.errors import BenchError
 from bench.progress import progress_bar
 
-from .convert import ImportOptions, LexiconMatcher, _check_out, _finish, _staging, _warn, load_lexicon
+from .convert import ImportOptions, _check_out, _finish, _staging, _warn, load_lexicon
 from .holdout import Holdout
+from .importing import Labels
 from .iamondb import read_form_writers, read_iamondb
 from .ink_import import EM, file_scale, pen_writer, prepare
 from .layout_import import safe_name
@@ -43,7 +44,7 @@ def import_iamondb(src: str | Path, writers_src: str | Path, out: str | Path, op
     out = Path(out)
     part = "images/iam-ondb"
     _check_out(out, opts, lexicon, [part])
-    matcher = LexiconMatcher.build(lexicon, "en")
+    labels = Labels(lexicon)
     pen = pen_writer("en")
     notes: dict[str, int] = dict(stats.reasons)
     with _staging(out, opts.append) as stage:
@@ -55,7 +56,7 @@ def import_iamondb(src: str | Path, writers_src: str | Path, out: str | Path, op
             scale = file_scale(ink)
             for w in ink.words:
                 bar.update()
-                sid, text = matcher.match(w.text)
+                text, sid = labels.label(w.text, "en")
                 if sid < 0 and opts.lexicon_only:
                     notes["not in the lexicon"] = notes.get("not in the lexicon", 0) + 1
                     continue
@@ -72,11 +73,11 @@ def import_iamondb(src: str | Path, writers_src: str | Path, out: str | Path, op
             _warn("left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(notes.items())))
         if not rows:
             raise BenchError(f"no IAM-OnDB words imported from {src}")
-        _warn(f"word split: {stats.split} of {stats.lines} lines split at their pen gaps")
+        _warn(f"word split: {stats.split} of {stats.lines} lines split at their pen gaps; {labels.summary()}")
         source = {"format": "iam-ondb", "path": str(src.resolve()), "writers": str(writers_src.resolve()),
                   "forms": len(inks), "imported": len(rows), "level": level, "lines": stats.lines,
                   "lines_split": stats.split, "left_out": notes, "pen": pen.id, "em": EM, "seed": seed,
-                  "lang": "en", "licence": LICENCE,
+                  "lang": "en", "licence": LICENCE, "labels": labels.record(),
                   **({"holdout": holdout.record()} if holdout else {})}
         return _finish(out, stage, rows, lexicon, opts, source, "iam-ondb",
                        "IAM-OnDB pen trajectories split into words at pen gaps, imported by bench data import iam-ondb")
