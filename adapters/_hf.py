@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from bench.adapter import TranscriberAdapter
 
-from ._hf_load import HF_MODULES, load_processor, load_weights
+from ._hf_load import HF_CACHE_PACKAGES, HF_MODULES, load_processor, load_weights
 from ._torch import count_parameters, release, to_device
 
 
@@ -23,6 +23,7 @@ class HFTranscriber(TranscriberAdapter):
     """Base of the transformers transcribers: holds model and processor, counts, frees."""
 
     requires_modules = HF_MODULES
+    cache_packages = HF_CACHE_PACKAGES
     default_batch_size = 8
 
     _model: Any = None

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from bench.adapter import Adapter, AdapterOptions
 
 HF_MODULES = ("torch", "transformers")
+# Run every forward pass of a transformers adapter without being imported by name: the fast
+# tokenizers (tokenizers) and the weights' reader (safetensors). Keyed with HF_MODULES.
+HF_CACHE_PACKAGES = ("tokenizers", "safetensors")
 # The band of transformers the pinned remote code of MM-Embed, DeepSeek-OCR, Phi-3.5-Vision and
 # MiniCPM-o was written for (their cards name 4.42-4.46); later releases renamed the cache and
 # generation internals that code calls. Their extras pin transformers 4.46.3 (DeepSeek-OCR's own pin).
