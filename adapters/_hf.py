@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from bench.adapter import TranscriberAdapter
 
-from ._hf_load import HF_CACHE_PACKAGES, HF_MODULES, load_processor, load_weights
+from ._hf_load import HF_CACHE_PACKAGES, HF_MODULES, HubPinned, load_processor, load_weights
 from ._torch import count_parameters, release, to_device
 
 
@@ -19,7 +19,7 @@ def load_model(adapter: TranscriberAdapter, class_name: str, **extra: Any):
     return load_weights(adapter, class_name, **extra).to(adapter.options.device).eval()
 
 
-class HFTranscriber(TranscriberAdapter):
+class HFTranscriber(HubPinned, TranscriberAdapter):
     """Base of the transformers transcribers: holds model and processor, counts, frees."""
 
     requires_modules = HF_MODULES
