@@ -66,4 +66,4 @@ class Florence2Adapter(HFTranscriber):
         return [t.strip() for t in tok.batch_decode(ids, skip_special_tokens=True)]
 
     def run_notes(self) -> dict:
-        return {"decoding": DECODING}
+        return {**super().run_notes(), "decoding": DECODING}
