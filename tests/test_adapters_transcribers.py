@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bench.adapter import AdapterOptions
 from bench.cli import main
@@ -295,3 +296,31 @@ def _noise_images(n: int) -> list:
 
     rng = np.random.default_rng(0)
     return [Image.fromarray(rng.integers(0, 255, (24, 80, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def test_surya_calls_0171_with_its_default_task_and_math_mode(monkeypatch):
+    """surya-ocr 0.17.1 (its wheel): RecognitionPredictor.__call__ falls back to ocr_with_boxes and
+    math_mode=True, as the surya_ocr command does; the paper's off-the-shelf protocol implies them."""
+    import sys
+    import types
+
+    from adapters.surya import SuryaAdapter
+
+    names = types.SimpleNamespace(ocr_with_boxes="ocr_with_boxes", ocr_without_boxes="ocr_without_boxes")
+    schema = types.ModuleType("surya.common.surya.schema")
+    schema.TaskNames = names
+    for mod in ("surya", "surya.common", "surya.common.surya"):
+        monkeypatch.setitem(sys.modules, mod, types.ModuleType(mod))
+    monkeypatch.setitem(sys.modules, "surya.common.surya.schema", schema)
+    calls = []
+
+    def rec(images, **kw):
+        calls.append(kw)
+        line = types.SimpleNamespace(text="<b>perro</b>")
+        return [types.SimpleNamespace(text_lines=[line]) for _ in images]
+
+    adapter = SuryaAdapter(AdapterOptions())
+    adapter._rec = rec
+    assert adapter.transcribe([Image.new("L", (160, 87))], "es") == ["perro"]
+    assert calls[0]["task_names"] == ["ocr_with_boxes"] and calls[0]["math_mode"] is True
+    assert calls[0]["bboxes"] == [[[0, 0, 160, 87]]]
