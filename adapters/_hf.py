@@ -56,6 +56,9 @@ class ChatTranscriber(HFTranscriber):
     model_class: str = "AutoModelForImageTextToText"
     processor_class: str = "AutoProcessor"
     generate_extra: dict[str, Any] = {}
+    # The system prompt the model's original chat() always sends, where a converted (-HF) chat
+    # template leaves it out unless given (None: the template's own behaviour is the original's).
+    system_prompt: str | None = None
 
     def load(self) -> None:
         self._processor = load_processor(self, self.processor_class)
@@ -72,7 +75,10 @@ class ChatTranscriber(HFTranscriber):
     def messages(self, lang: str) -> list[dict[str, Any]]:
         from ._prompts import prompt_for
 
-        return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt_for(lang)}]}]
+        turn = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt_for(lang)}]}]
+        if self.system_prompt is None:
+            return turn
+        return [{"role": "system", "content": [{"type": "text", "text": self.system_prompt}]}, *turn]
 
     def inputs(self, images: Sequence[Any], lang: str):
         """Token ids as ``apply_chat_template(tokenize=True)`` makes them: a template that already

@@ -18,6 +18,12 @@ from ._torch import to_device
 
 LANGS = ("en", "zh", "es")
 PROMPT_NOTE = "Prompt per language and post-processing: adapters/_prompts.py; greedy decoding."
+# InternVL's original chat() (modeling_internvl_chat.py) always opens with its conversation
+# template's system message: template "internvl2_5" (internvl/conversation.py), unless the config
+# names another. transformers' converted -HF chat template (convert_internvl_weights_to_hf.py) writes
+# a system turn only when one is given, so the adapter gives this one.
+INTERNVL_SYSTEM = ("你是书生·万象，英文名是InternVL，是由上海人工智能实验室、清华大学及多家合作单位联合开发的"
+                   "多模态大语言模型。")
 
 
 @register
@@ -66,11 +72,13 @@ class InternVL35Adapter(ChatTranscriber):
         memory_gb=20.0,
         homepage="https://huggingface.co/OpenGVLab/InternVL3_5-8B-HF",
         notes=PROMPT_NOTE + " The -HF conversion of OpenGVLab/InternVL3_5-8B (same weights, native class). "
-              "Revision: the snapshot several public projects record in their HF cache (741a7d0). Its "
-              "processor builds a video processor, which needs torchvision.",
+              "Revision: the snapshot several public projects record in their HF cache (741a7d0). The "
+              "original chat()'s system message (template internvl2_5) is sent as a system turn, which the "
+              "-HF template omits otherwise. Its processor builds a video processor, which needs torchvision.",
     )
     requires_modules = ("torch", "transformers", "torchvision")
     model_class = "InternVLForConditionalGeneration"
+    system_prompt = INTERNVL_SYSTEM
 
 
 @register
@@ -119,11 +127,19 @@ class JanusProAdapter(ChatTranscriber):
         memory_gb=18.0,
         homepage="https://huggingface.co/deepseek-community/Janus-Pro-7B",
         notes=PROMPT_NOTE + " The transformers conversion of deepseek-ai/Janus-Pro-7B; text generation "
-              "mode. Not pinned: no commit hash of the converted repo was found offline, so it is refused "
+              "mode, with the original VLChatProcessor's system prompt (use_default_system_prompt on). "
+              "Not pinned: no commit hash of the converted repo was found offline, so it is refused "
               "(unavailable, with the fix) until a commit is pinned or --model-path names a snapshot folder.",
     )
     model_class = "JanusForConditionalGeneration"
     generate_extra = {"generation_mode": "text"}
+
+    def load(self) -> None:
+        """The original VLChatProcessor (janus/models/processing_vlm.py) always prefixes its
+        ``system_prompt`` and "\n\n"; JanusProcessor adds that same text in text mode only when
+        ``use_default_system_prompt`` is set, which the adapter sets rather than trust the hub config."""
+        super().load()
+        self._processor.use_default_system_prompt = True
 
 
 # -- remote code ------------------------------------------------------------------------------------
