@@ -14,7 +14,6 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from .availability import Availability, check_hf_weights, check_modules, check_versions
-from .cache_identity import declared_modules
 from .card import FAMILY_GROUPS, AdapterCard, Family  # noqa: F401  (the interface names them)
 from .options import AdapterOptions
 from .threads import pin_loaded_libraries
@@ -24,8 +23,9 @@ class Adapter(ABC):
     """Common base. Subclasses set ``card`` and implement ``load``."""
 
     card: ClassVar[AdapterCard]
-    # Importable names the extra provides, and further modules whose versions decide outputs (cache
-    # key). Both add up over the bases: a subclass names what it needs beyond its base's.
+    # Importable names the extra provides (checked by availability), and further modules whose
+    # versions decide outputs. The cache key takes both over the class and all its bases
+    # (``cache_identity.package_versions``): a subclass can add to its base's, never drop them.
     requires_modules: ClassVar[tuple[str, ...]] = ()
     cache_packages: ClassVar[tuple[str, ...]] = ()
     default_batch_size: ClassVar[int] = 16
@@ -46,7 +46,7 @@ class Adapter(ABC):
         which engines with their own caches override)."""
         options = options or AdapterOptions()
         for status in (check_versions(cls.card.requires, cls.card.extra),
-                       check_modules(declared_modules(cls, "requires_modules"), cls.card.extra)):
+                       check_modules(cls.requires_modules, cls.card.extra)):
             if not status.ok:
                 return status
         if cls.card.trust_remote_code and not options.trust_remote_code:
