@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from bench.adapter import TranscriberAdapter
 
-from ._hf_load import HF_MODULES, load_processor, load_weights
+from ._hf_load import HF_CACHE_PACKAGES, HF_MODULES, HubPinned, load_processor, load_weights
 from ._torch import count_parameters, release, to_device
 
 
@@ -19,10 +19,11 @@ def load_model(adapter: TranscriberAdapter, class_name: str, **extra: Any):
     return load_weights(adapter, class_name, **extra).to(adapter.options.device).eval()
 
 
-class HFTranscriber(TranscriberAdapter):
+class HFTranscriber(HubPinned, TranscriberAdapter):
     """Base of the transformers transcribers: holds model and processor, counts, frees."""
 
     requires_modules = HF_MODULES
+    cache_packages = HF_CACHE_PACKAGES
     default_batch_size = 8
 
     _model: Any = None
@@ -55,6 +56,9 @@ class ChatTranscriber(HFTranscriber):
     model_class: str = "AutoModelForImageTextToText"
     processor_class: str = "AutoProcessor"
     generate_extra: dict[str, Any] = {}
+    # The system prompt the model's original chat() always sends, where a converted (-HF) chat
+    # template leaves it out unless given (None: the template's own behaviour is the original's).
+    system_prompt: str | None = None
 
     def load(self) -> None:
         self._processor = load_processor(self, self.processor_class)
@@ -71,7 +75,10 @@ class ChatTranscriber(HFTranscriber):
     def messages(self, lang: str) -> list[dict[str, Any]]:
         from ._prompts import prompt_for
 
-        return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt_for(lang)}]}]
+        turn = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt_for(lang)}]}]
+        if self.system_prompt is None:
+            return turn
+        return [{"role": "system", "content": [{"type": "text", "text": self.system_prompt}]}, *turn]
 
     def inputs(self, images: Sequence[Any], lang: str):
         """Token ids as ``apply_chat_template(tokenize=True)`` makes them: a template that already

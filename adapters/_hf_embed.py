@@ -15,7 +15,7 @@ import numpy as np
 from bench.adapter import EmbeddingAdapter
 from bench.vectors import l2_normalize
 
-from ._hf_load import load_processor, load_weights
+from ._hf_load import HF_CACHE_PACKAGES, HF_MODULES, HubPinned, load_processor, load_weights
 from ._torch import count_parameters, to_device
 
 
@@ -55,10 +55,12 @@ def pooled(output) -> Any:
     return output if hasattr(output, "shape") else output.pooler_output
 
 
-class HFEmbeddingAdapter(EmbeddingAdapter):
+class HFEmbeddingAdapter(HubPinned, EmbeddingAdapter):
     """Base of the Hugging Face embedding adapters: device and dtype, batching, unit rows."""
 
     default_batch_size = 16
+    requires_modules = HF_MODULES  # subclasses add theirs (bench.cache_identity.declared_modules)
+    cache_packages = HF_CACHE_PACKAGES
 
     @property
     def device(self) -> str:

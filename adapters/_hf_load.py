@@ -16,20 +16,62 @@ Heavy imports happen inside the functions, so importing this module stays cheap.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from bench.availability import Availability, check_hf_weights, download_allowed, hf_local_snapshot, model_weight_kwargs
+from bench.availability import (Availability, check_hf_weights, download_allowed, hf_local_snapshot, is_commit,
+                                model_weight_kwargs, unpinned)
 
 if TYPE_CHECKING:
     from bench.adapter import Adapter, AdapterOptions
 
 HF_MODULES = ("torch", "transformers")
-# The band of transformers the pinned remote code of MM-Embed, DeepSeek-OCR, Phi-3.5-Vision and
-# MiniCPM-o was written for (their cards name 4.42-4.46); later releases renamed the cache and
-# generation internals that code calls. Their extras pin transformers 4.46.3 (DeepSeek-OCR's own pin).
-REMOTE_CODE_TRANSFORMERS = "transformers<4.47"
+# Run every forward pass of a transformers adapter without being imported by name: the fast
+# tokenizers (tokenizers) and the weights' reader (safetensors). Keyed with HF_MODULES.
+HF_CACHE_PACKAGES = ("tokenizers", "safetensors")
+# The remote code of MM-Embed, DeepSeek-OCR, Phi-3.5-Vision and MiniCPM-o was each written for one
+# transformers release, named by its own card or requirements (4.43.4, 4.46.3, 4.43.0, 4.44.2); later
+# releases renamed the cache, generation and LLaVA-NeXT internals that code calls. Each card declares
+# its own patch band and each extra pins the card's release (so each needs its own environment).
 
 _UNSET: Any = object()
+class HubPinned:
+    """Mixin of every adapter that reads Hugging Face repositories: the card's model and, in
+    ``hub_repos``, every other repository it reads (a text tower, remote code that lives in another
+    repository, a model whose config the remote code builds on), each pinned to a commit.
+
+    The pins of those other repositories are part of ``model_identity`` (so the cache key), and
+    the snapshots actually loaded are recorded in ``run_notes`` (``snapshots``)."""
+
+    hub_repos: ClassVar[dict[str, str | None]] = {}
+
+    @classmethod
+    def hub_pins(cls) -> dict[str, str | None]:
+        """Every hub repository this adapter reads -> its pinned revision."""
+        card = cls.card  # type: ignore[attr-defined]
+        return {card.model_id: card.revision, **cls.hub_repos}
+
+    def model_identity(self) -> str:
+        base = super().model_identity()  # type: ignore[misc]
+        others = "".join(f"+{repo}@{rev}" for repo, rev in sorted(self.hub_repos.items()))
+        return base + others
+
+    def run_notes(self) -> dict[str, Any]:
+        notes = dict(super().run_notes())  # type: ignore[misc]
+        loaded = getattr(self, "_snapshots", None)
+        if loaded:
+            notes["snapshots"] = dict(loaded)
+        return notes
+
+
+def record_snapshot(adapter: "Adapter", model_id: str, where: str) -> None:
+    """Note which snapshot of ``model_id`` this adapter loaded (``HubPinned.run_notes``)."""
+    snaps = getattr(adapter, "_snapshots", None)
+    if snaps is None:
+        snaps = {}
+        adapter._snapshots = snaps  # type: ignore[attr-defined]
+    snaps[model_id] = where
 
 
 def model_source(adapter: "Adapter", model_id: str | None = None, revision: str | None = _UNSET,
@@ -43,28 +85,41 @@ def model_source(adapter: "Adapter", model_id: str | None = None, revision: str 
     kwargs: dict[str, Any] = {"local_files_only": not download_allowed(opts)}
     if card.trust_remote_code and opts.trust_remote_code:
         kwargs["trust_remote_code"] = True
+    model_id = model_id or card.model_id
+    assert model_id, f"{card.name} has no model_id"
     if opts.model_path is not None:
         folder = opts.model_path / subfolder if subfolder else opts.model_path
+        record_snapshot(adapter, model_id, f"--model-path {Path(folder).resolve()}")
         return str(folder), kwargs
-    model_id = model_id or card.model_id
     revision = card.revision if revision is _UNSET else revision
-    assert model_id, f"{card.name} has no model_id"
+    if not is_commit(revision):  # availability says so first; this guards every other caller
+        raise RuntimeError(unpinned(model_id, revision, card.name).reason)
     if kwargs["local_files_only"]:
         snap = hf_local_snapshot(model_id, revision)
         if snap is not None:
+            record_snapshot(adapter, model_id, snap.name)  # snapshots/<commit>
             return str(snap), kwargs
+    record_snapshot(adapter, model_id, revision)
     return model_id, {**kwargs, "revision": revision}
 
 
-def check_weights_with(cls: type["Adapter"], options: "AdapterOptions", model_id: str,
-                       revision: str | None) -> Availability:
-    """``check_weights`` of an adapter that loads a second model beside its card's: the card's
-    weights, then (unless ``--model-path`` holds both) the second model's in the cache."""
-    for mid, rev in ((cls.card.model_id, cls.card.revision), (model_id, revision)):
-        status = check_hf_weights(cls.card.name, mid, rev, options)
-        if not status.ok or options.model_path is not None:
+def check_weights_with(cls: type["Adapter"], options: "AdapterOptions", in_folder: dict[str, str | None],
+                       outside: dict[str, str | None] | None = None) -> Availability:
+    """``check_weights`` of an adapter that reads more repositories than its card's: the card's
+    weights and ``in_folder`` (which a ``--model-path`` folder holds too), then ``outside`` (remote
+    code or configs in other repositories, always from the cache), each pinned to a commit."""
+    repos = {cls.card.model_id: cls.card.revision, **in_folder}
+    if options.model_path is not None:
+        repos = {}
+        status = check_hf_weights(cls.card.name, cls.card.model_id, cls.card.revision, options)
+        if not status.ok:
             return status
-    return status
+    plain = dataclasses.replace(options, model_path=None)
+    for mid, rev in {**repos, **(outside or {})}.items():
+        status = check_hf_weights(cls.card.name, mid, rev, plain)
+        if not status.ok:
+            return status
+    return Availability(True)
 
 
 def dtype_kwarg(dtype) -> dict[str, Any]:

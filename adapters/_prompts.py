@@ -51,16 +51,23 @@ _MARKDOWN = re.compile(r"(\*\*|__|`+|~~)")
 _LIST_MARK = re.compile(r"^\s*(?:#+|[-*•>]|\d+[.)])\s+")
 _QUOTED = re.compile(r"[\"“「『«]([^\"”」』»]+)[\"”」』»]")
 _QUOTES = "\"'“”‘’«»„‟「」『』《》〈〉‹›`"
+# A gloss after the word: "perro (dog)", "水（water）", "casa [house]".
+_GLOSS = re.compile(r"\s*[(（\[【][^()（）\[\]【】]*[)）\]】][\s.,;:!?。，；：！？]*$")
 # Surrounding punctuation to drop, ASCII and full-width (Chinese) forms; ¿ ¡ lead Spanish sentences.
 _EDGE_PUNCT = _QUOTES + ".,;:!?¿¡。，、；：！？…·・()（）[]【】{}*_~-—–"
 
 
 def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("```"):
-            return line
-    return ""
+    """The first non-empty line, or the line after it when it is only a lead-in ("The word is:")."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("```")]
+    if not lines:
+        return ""
+    first = _MARKDOWN.sub("", lines[0]).strip()
+    lead = _PREFIXES.match(first)
+    if lead and not first[lead.end():].strip(_EDGE_PUNCT + " \t\u3000") and len(lines) > 1:
+        return lines[1]
+    return lines[0]
 
 
 def clean_transcription(text: str, lang: str | None = None) -> str:
@@ -82,6 +89,9 @@ def clean_transcription(text: str, lang: str | None = None) -> str:
         quoted = _QUOTED.search(line)
         if quoted:  # 'It says "perro" in Spanish' -> perro
             line = quoted.group(1)
+        gloss = _GLOSS.search(line)
+        if gloss and line[:gloss.start()].strip(_EDGE_PUNCT + " \t\u3000"):  # perro (dog) -> perro
+            line = line[:gloss.start()]
         line = line.strip(_EDGE_PUNCT + " \t\u3000")
         if line == before:
             break

@@ -21,7 +21,7 @@ class AltCLIPAdapter(DualEncoderAdapter):
         citation="Z. Chen, G. Liu, B.-W. Zhang, Q. Yang, L. Wu, AltCLIP: Altering the Language Encoder in "
                  "CLIP for Extended Language Capabilities, Findings of ACL 2023",
         model_id="BAAI/AltCLIP",
-        revision="refs/pr/7",
+        revision=None,
         license="creativeml-openrail-m",
         languages=("zh", "en"),
         extra=None,
@@ -31,9 +31,11 @@ class AltCLIPAdapter(DualEncoderAdapter):
         gpu=0.25,
         memory_gb=4.0,
         homepage="https://huggingface.co/BAAI/AltCLIP",
-        notes="Revision: the hub's safetensors-conversion ref refs/pr/7 (head 118841d, an unmerged bot PR "
-              "adding model.safetensors on top of main's weights; its full hash was not found offline, so the "
-              "ref is pinned). The harness loads safetensors only; main holds only pytorch_model.bin.",
+        notes="Not pinned. Only the hub's safetensors-conversion ref refs/pr/7 (head 118841d, an unmerged bot "
+              "PR adding model.safetensors on top of main's weights) holds loadable weights (the harness loads "
+              "safetensors only; main holds only pytorch_model.bin), and its full commit hash was not found "
+              "offline; a ref moves, so the adapter is refused until `hf download BAAI/AltCLIP --revision "
+              "refs/pr/7` is passed as --model-path (its snapshots/<commit> folder) or that commit is pinned here.",
     )
     model_class = "AltCLIPModel"
     text_kwargs = {"padding": True, "truncation": True, "max_length": 77}

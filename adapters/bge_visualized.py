@@ -12,14 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.adapter import AdapterCard, AdapterOptions
-from bench.availability import Availability, check_modules, download_allowed, hf_local_snapshot
+from bench.availability import Availability, check_modules, download_allowed, hf_local_snapshot, is_commit, unpinned
 from bench.registry import register
 
 from ._hf_embed import HFEmbeddingAdapter
+from ._hf_load import record_snapshot
 from ._torch import count_parameters, to_device
 
 WEIGHT_FILE = "Visualized_m3.pth"
 TEXT_MODEL_ID = "BAAI/bge-m3"
+# BGE-M3's snapshot, pinned (many public projects record this snapshots/<commit> in their HF cache);
+# any cached revision would otherwise do, and its outputs would be cached under this adapter's key.
+TEXT_REVISION = "5617a9f61b028005a4858fdac845db406aefb181"
 INSTALL = ("the Visualized-BGE code is not on PyPI; fix: `git clone https://github.com/FlagOpen/FlagEmbedding "
            "&& pip install -e FlagEmbedding/research/visual_bge && pip install torchvision timm einops ftfy "
            "sentencepiece` (in an environment where torch and torchvision match)")
@@ -34,18 +38,17 @@ def weight_file(options: AdapterOptions, revision: str | None) -> Path | None:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
-    for rev in ([revision] if revision else []) + [None]:
-        hit = try_to_load_from_cache("BAAI/bge-visualized", WEIGHT_FILE, revision=rev)
-        if isinstance(hit, str):
-            return Path(hit)
-    return None
+    if not is_commit(revision):
+        return None
+    hit = try_to_load_from_cache("BAAI/bge-visualized", WEIGHT_FILE, revision=revision)  # this commit only
+    return Path(hit) if isinstance(hit, str) else None
 
 
 def text_model_dir(options: AdapterOptions) -> Path | None:
-    """``DIR/bge-m3`` for --model-path DIR, else BGE-M3's snapshot in the HF cache."""
+    """``DIR/bge-m3`` for --model-path DIR, else BGE-M3's pinned snapshot in the HF cache."""
     if options.model_path is not None and (Path(options.model_path) / "bge-m3").is_dir():
         return Path(options.model_path) / "bge-m3"
-    return hf_local_snapshot(TEXT_MODEL_ID, None)
+    return hf_local_snapshot(TEXT_MODEL_ID, TEXT_REVISION)
 
 
 @register
@@ -72,6 +75,7 @@ class BGEVisualizedAdapter(HFEmbeddingAdapter):
               "PyPI). --model-path DIR: DIR/Visualized_m3.pth and optionally DIR/bge-m3/.",
     )
     requires_modules = ("visual_bge", "torchvision", "timm", "einops", "ftfy", "sentencepiece")
+    hub_repos = {TEXT_MODEL_ID: TEXT_REVISION}
 
     @classmethod
     def availability(cls, options: AdapterOptions | None = None) -> Availability:
@@ -81,6 +85,9 @@ class BGEVisualizedAdapter(HFEmbeddingAdapter):
         status = check_modules(cls.requires_modules, None)
         if not status.ok:
             return status
+        for repo, rev in cls.hub_pins().items():
+            if not is_commit(rev):
+                return unpinned(repo, rev, cls.card.name)
         if download_allowed(options):
             return Availability(True)
         if weight_file(options, cls.card.revision) is None:
@@ -89,7 +96,8 @@ class BGEVisualizedAdapter(HFEmbeddingAdapter):
                                        f"--model-path {cls.card.name}=DIR with DIR/{WEIGHT_FILE}")
         if text_model_dir(options) is None:
             return Availability(False, f"{TEXT_MODEL_ID} is not in the Hugging Face cache; fix: "
-                                       f"`hf download {TEXT_MODEL_ID}`, or put it in DIR/bge-m3 of --model-path")
+                                       f"`hf download {TEXT_MODEL_ID} --revision {TEXT_REVISION}`, or put it in "
+                                       f"DIR/bge-m3 of --model-path")
         return Availability(True)
 
     def load(self) -> None:
@@ -100,7 +108,9 @@ class BGEVisualizedAdapter(HFEmbeddingAdapter):
             from huggingface_hub import hf_hub_download, snapshot_download
 
             weights = weights or Path(hf_hub_download("BAAI/bge-visualized", WEIGHT_FILE, revision=self.card.revision))
-            text_dir = text_dir or Path(snapshot_download(TEXT_MODEL_ID))
+            text_dir = text_dir or Path(snapshot_download(TEXT_MODEL_ID, revision=TEXT_REVISION))
+        record_snapshot(self, self.card.model_id, self.card.revision)
+        record_snapshot(self, TEXT_MODEL_ID, text_dir.name if self.options.model_path is None else str(text_dir))
         # Visualized_BGE picks the EVA tower from the name, which must contain "bge-m3".
         model = Visualized_BGE(model_name_bge=str(text_dir), model_weight=str(weights), from_pretrained=str(text_dir))
         self.model = self.place(model)

@@ -15,7 +15,7 @@ CITATION = ("A. Yang, J. Pan, J. Lin, R. Men, Y. Zhang, J. Zhou, C. Zhou, Chines
             "Vision-Language Pretraining in Chinese, arXiv:2211.01335 (2022)")
 
 
-def _card(name: str, row: str, model_id: str, revision: str, params_m: float, memory_gb: float,
+def _card(name: str, row: str, model_id: str, revision: str | None, params_m: float, memory_gb: float,
           vision: str, where: str) -> AdapterCard:
     return AdapterCard(
         name=name, row_name=row, family="embedding", source="Yang et al. (2022)", citation=CITATION,
@@ -52,7 +52,9 @@ class ChineseCLIPLarge(_ChineseCLIP):
 @register
 class ChineseCLIPHuge(_ChineseCLIP):
     card = _card("chinese-clip-vit-h14", "Chinese CLIP ViT Huge", "OFA-Sys/chinese-clip-vit-huge-patch14",
-                 "refs/pr/1", 957.60, 5.0, "ViT-H/14",
-                 "the hub's safetensors-conversion ref refs/pr/1 (head 83a96f8, an unmerged bot PR that adds "
-                 "model.safetensors on top of the Dec 2022 weights; its full hash was not found offline, so "
-                 "the ref is pinned); main has none.")
+                 None, 957.60, 5.0, "ViT-H/14",
+                 "not pinned. Only the hub's safetensors-conversion ref refs/pr/1 (head 83a96f8, an unmerged "
+                 "bot PR adding model.safetensors on top of the Dec 2022 weights) holds loadable weights, and "
+                 "its full commit hash was not found offline; a ref moves, so the adapter is refused until "
+                 "`hf download OFA-Sys/chinese-clip-vit-huge-patch14 --revision refs/pr/1` is passed as "
+                 "--model-path (its snapshots/<commit> folder) or that commit is pinned here; main has none.")

@@ -21,7 +21,7 @@ from bench.availability import Availability
 from bench.registry import register
 
 from ._hf import HFTranscriber, load_model
-from ._hf_load import REMOTE_CODE_TRANSFORMERS, load_processor
+from ._hf_load import load_processor
 
 PROMPT = "<image>\nFree OCR. "  # the model card's plain-OCR prompt (no layout grounding)
 MODE = {"base_size": 1024, "image_size": 640, "crop_mode": True}  # "Gundam", the card's default: pads
@@ -40,7 +40,7 @@ class DeepSeekOCRAdapter(HFTranscriber):
         license="MIT",
         languages=("en", "zh", "es"),
         extra="deepseek-ocr",
-        requires=(REMOTE_CODE_TRANSFORMERS,),
+        requires=("transformers>=4.46.3,<4.47",),  # the card: transformers==4.46.3, tokenizers==0.20.3
         params_m=3336.11,
         trust_remote_code=True,
         gpu=1.0,
@@ -49,7 +49,7 @@ class DeepSeekOCRAdapter(HFTranscriber):
         notes="Remote code (no native class for v1), prompt '<image>\\nFree OCR. ', Gundam mode (the card's "
               "default: base_size 1024, image_size 640, crop_mode; the global view is padded, not squashed), "
               "one image per call through model.infer(eval_mode=True). CUDA only: its code calls .cuda(). "
-              "Written for transformers 4.46.3 (the extra pins it); not exercised offline.",
+              "The card names transformers 4.46.3 and tokenizers 0.20.3 (the extra pins both); not exercised offline.",
     )
     requires_modules = ("torch", "transformers", "torchvision", "einops", "addict", "easydict")
     default_batch_size = 1

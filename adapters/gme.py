@@ -5,7 +5,14 @@ reproduce it on the native ``Qwen2VLForConditionalGeneration`` instead of runnin
 every input is one chat turn ``<|im_start|>system\\n{instruction}<|im_end|>\\n<|im_start|>user\\n
 {image and/or text}<|im_end|>\\n<|im_start|>assistant\\n<|endoftext|>``, padded on the right, and
 the embedding is the last hidden state of the last real token (``<|endoftext|>``), L2-normalized.
-Images are resized by the processor to between 256 and 1280 visual tokens (GME's defaults).
+
+Images: GME's ``embed`` first passes every image through its ``fetch_image``, which rounds each side
+to a multiple of 28 (``smart_resize`` with 4..16384 tokens' worth of pixels and at most 200:1) and
+resizes the image to that (PIL's default filter); only then does the processor scale it into its
+own budget of 256-1280 visual tokens. The two roundings compound: a 160x87 word becomes 168x84 and
+then 644x336 px, where the processor alone would make 616x336 (``gme_fetch_image`` reproduces the
+first step). GME loads its weights in float16, so that is the dtype on GPU unless ``--dtype`` says
+otherwise (CPU stays float32).
 
 Positions: GME's forward embeds the tokens, writes the vision tower's features over the image
 placeholders of ``inputs_embeds``, and calls the language model with no position ids, so every token
@@ -21,7 +28,10 @@ every candidate. Qwen2-VL's processor needs torchvision in transformers 5 (its v
 """
 from __future__ import annotations
 
-from bench.adapter import AdapterCard
+import dataclasses
+import math
+
+from bench.adapter import AdapterCard, AdapterOptions
 from bench.registry import register
 
 from ._hf_embed import LastTokenEmbedder, last_token_pool
@@ -32,6 +42,32 @@ DEFAULT_INSTRUCTION = "You are a helpful assistant."
 IMAGE_QUERY_INSTRUCTION = "Find an image caption describing the following everyday image."
 IMAGE_BODY = "<|vision_start|><|image_pad|><|vision_end|>"
 MIN_IMAGE_TOKENS, MAX_IMAGE_TOKENS = 256, 1280  # gme_inference.py defaults; one token = 28x28 px
+# fetch_image's own bounds (gme_inference.py): side multiple, pixel range, aspect cap.
+FETCH_FACTOR, FETCH_MIN_PIXELS, FETCH_MAX_PIXELS, FETCH_MAX_RATIO = 28, 4 * 28 * 28, 16384 * 28 * 28, 200
+GPU_DTYPE = "float16"  # GmeQwen2VL loads with torch_dtype=torch.float16
+
+
+def gme_smart_resize(height: int, width: int) -> tuple[int, int]:
+    """(height, width) of ``fetch_image``: each side rounded to a multiple of 28, scaled (down with
+    floor, up with ceil) into the pixel range, the longer side capped at 200x the shorter."""
+    f = FETCH_FACTOR
+    h, w = max(f, round(height / f) * f), max(f, round(width / f) * f)
+    if h * w > FETCH_MAX_PIXELS:
+        scale = math.sqrt(height * width / FETCH_MAX_PIXELS)
+        h, w = math.floor(height / scale / f) * f, math.floor(width / scale / f) * f
+    elif h * w < FETCH_MIN_PIXELS:
+        scale = math.sqrt(FETCH_MIN_PIXELS / (height * width))
+        h, w = math.ceil(height * scale / f) * f, math.ceil(width * scale / f) * f
+    if max(h, w) / min(h, w) > FETCH_MAX_RATIO:
+        h, w = (w * FETCH_MAX_RATIO, w) if h > w else (h, h * FETCH_MAX_RATIO)
+    return h, w
+
+
+def gme_fetch_image(image):
+    """An RGB PIL image as GME's ``fetch_image`` hands it to the processor."""
+    image = image.convert("RGB")
+    h, w = gme_smart_resize(image.height, image.width)
+    return image.resize((w, h))  # PIL's default filter, as fetch_image calls it
 
 
 def gme_prompt(body: str, instruction: str | None = None) -> str:
@@ -63,14 +99,23 @@ def _card(name: str, row: str, size: str, revision: str, params_m: float, memory
         params_m=params_m, native_class="Qwen2VLForConditionalGeneration", gpu=1.0, memory_gb=memory_gb,
         homepage=f"https://huggingface.co/{model_id}",
         notes="GME's forward reproduced on the native class: image features merged into inputs_embeds, "
-              "language model with sequential positions, last token (right padding); images: M-BEIR "
-              "image->caption instruction; words: default system prompt. "
+              "language model with sequential positions, last token (right padding); images: fetch_image's "
+              "28-px smart_resize, then the processor's 256-1280 token budget, M-BEIR image->caption "
+              "instruction; words: default system prompt; float16 on GPU (the authors' dtype). "
               "Needs torchvision (Qwen2-VL processor).")
 
 
 class _GME(LastTokenEmbedder):
     default_batch_size = 8
     requires_modules = ("torchvision",)  # Qwen2-VL's processor builds a video processor that imports it
+
+    def __init__(self, options: AdapterOptions | None = None) -> None:
+        super().__init__(options)
+        if self.options.dtype is None and str(self.options.device).startswith("cuda"):
+            self.options = dataclasses.replace(self.options, dtype=GPU_DTYPE)  # the authors' dtype, recorded
+
+    def embed_images(self, images: list):
+        return super().embed_images([gme_fetch_image(im) for im in images])
 
     def load(self) -> None:
         import transformers

@@ -5,21 +5,39 @@ latent-attention pooler, so the adapter needs ``--trust-remote-code`` and is pin
 Prompts follow its ``encode`` API: queries are ``Instruct: {instruction}\\nQuery: `` + image,
 candidates are the bare text. The word images are the queries; MM-Embed uses M-BEIR's task
 instructions, and ours is image -> caption ("Find an image caption describing the following
-everyday image."). The remote code was written for transformers 4.42-4.43; on transformers 5 it
-may fail to load, and the run then records the error for this adapter and goes on.
+everyday image.").
+
+Environment: the remote code subclasses ``LlavaNextForConditionalGeneration`` and calls its legacy
+``_merge_input_ids_with_image_features(image_features, feature_lens, ...)`` and
+``pack_image_features``, which later transformers releases removed or changed; MTEB's wrapper for this
+model requires ``transformers==4.43.4`` (citing NV-Embed-v1's discussion #50), so the card's range is
+4.43.x and the ``mm-embed`` extra pins 4.43.4.
+
+Second repository: ``NVMMEmbedModel.__init__`` builds its language model from
+``AutoConfig.from_pretrained(config.retriever, trust_remote_code=True)``, i.e. NV-Embed-v1's config
+and remote code at that repository's moving main. We pass ``retriever=<the NV-Embed-v1 snapshot at
+RETRIEVER_REVISION>`` (a config override, as MTEB's wrapper does with its ``nvembed_path``), so both
+are pinned; the weights themselves are all in MM-Embed's own safetensors.
 """
 from __future__ import annotations
+
+import dataclasses
 
 from bench.adapter import AdapterCard
 from bench.availability import Availability
 from bench.registry import register
 
 from ._hf_embed import HFEmbeddingAdapter
-from ._hf_load import REMOTE_CODE_TRANSFORMERS, check_weights_with, load_weights
+from bench.availability import check_hf_weights, download_allowed, hf_local_snapshot
+
+from ._hf_load import check_weights_with, load_weights, record_snapshot
 from ._torch import count_parameters
 
 IMAGE_QUERY_INSTRUCTION = "Find an image caption describing the following everyday image."
 RETRIEVER_ID = "nvidia/NV-Embed-v1"  # config.retriever: the text model MM-Embed builds on
+# The NV-Embed-v1 snapshot a public project records loading (its HF-cache snapshots/<commit> path).
+RETRIEVER_REVISION = "8259ef97d6e2ea4b70141d025b9903a217041f3d"
+TRANSFORMERS_RANGE = "transformers>=4.43.4,<4.44"  # MTEB's require_version("transformers==4.43.4")
 
 
 def mm_embed_query(image) -> dict:
@@ -44,7 +62,7 @@ class MMEmbedAdapter(HFEmbeddingAdapter):
         license="cc-by-nc-4.0",
         languages=("en",),
         extra="mm-embed",
-        requires=(REMOTE_CODE_TRANSFORMERS,),
+        requires=(TRANSFORMERS_RANGE,),
         params_note="all parameters of the loaded NVMMEmbedModel (vision tower, projector, NV-Embed LM, "
                     "latent-attention pooler)",
         params_m=8175.51,
@@ -53,20 +71,35 @@ class MMEmbedAdapter(HFEmbeddingAdapter):
         gpu=1.0,
         memory_gb=20.0,
         homepage="https://huggingface.co/nvidia/MM-Embed",
-        notes="Remote code (NVMMEmbedModel, latent-attention pooling) written for transformers 4.42-4.43; "
-              "needs nvidia/NV-Embed-v1 in the cache too. Image queries with the M-BEIR image->caption "
-              "instruction; words as candidates without instruction.",
+        notes="Remote code (NVMMEmbedModel, latent-attention pooling) calling LLaVA-NeXT's legacy "
+              "_merge_input_ids_with_image_features: transformers 4.43.x (MTEB pins 4.43.4). Needs "
+              f"{RETRIEVER_ID}@{RETRIEVER_REVISION[:10]} (config and code; passed as retriever=) in the cache too. "
+              "Image queries with the M-BEIR image->caption instruction; words as candidates without instruction.",
     )
     requires_modules = ("einops",)
+    hub_repos = {RETRIEVER_ID: RETRIEVER_REVISION}
     default_batch_size = 8
     max_length = 512
 
     @classmethod
     def check_weights(cls, options) -> Availability:
-        return check_weights_with(cls, options, RETRIEVER_ID, None)
+        return check_weights_with(cls, options, {}, {RETRIEVER_ID: RETRIEVER_REVISION})
+
+    def retriever_dir(self) -> str:
+        """NV-Embed-v1's config and code at the pinned commit, as a local folder."""
+        snap = hf_local_snapshot(RETRIEVER_ID, RETRIEVER_REVISION)
+        if snap is None and download_allowed(self.options):
+            from huggingface_hub import snapshot_download
+
+            snap = snapshot_download(RETRIEVER_ID, revision=RETRIEVER_REVISION, allow_patterns=["*.json", "*.py"])
+        if snap is None:
+            raise RuntimeError(check_hf_weights(self.card.name, RETRIEVER_ID, RETRIEVER_REVISION,
+                                                dataclasses.replace(self.options, model_path=None)).reason)
+        record_snapshot(self, RETRIEVER_ID, RETRIEVER_REVISION)
+        return str(snap)
 
     def load(self) -> None:
-        self.model = self.place(load_weights(self, "AutoModel"))
+        self.model = self.place(load_weights(self, "AutoModel", retriever=self.retriever_dir()))
 
     def embed_images(self, images: list):
         out = self.model.encode([mm_embed_query(im) for im in images], is_query=True,

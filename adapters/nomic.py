@@ -16,13 +16,19 @@ from bench.availability import Availability
 from bench.registry import register
 
 from ._hf_embed import HFEmbeddingAdapter, mean_pool
-from ._hf_load import check_weights_with, load_processor, load_weights, model_source
+from ._hf_load import check_weights_with, load_processor, load_weights, model_source, record_snapshot
 from ._torch import count_parameters, to_device
 
 QUERY_PREFIX = "search_query: "
 DOCUMENT_PREFIX = "search_document: "
 TEXT_MODEL_ID = "nomic-ai/nomic-embed-text-v1.5"
 TEXT_REVISION = "a03db6748c80237063eb0546ac6b627eca2318cb"
+# Both towers' configs map AutoConfig/AutoModel to modules in another repository
+# ("nomic-ai/nomic-bert-2048--modeling_hf_nomic_bert...."): transformers fetches that code at
+# ``code_revision``, which would otherwise be that repository's moving main. Pinned to the snapshot
+# 7710840 that a public project records loading these towers with (its config's CODE_REVISION).
+CODE_MODEL_ID = "nomic-ai/nomic-bert-2048"
+CODE_REVISION = "7710840340a098cfb869c4f65e87cf2b1b70caca"
 
 
 def nomic_text_prompt(word: str, prefix: str = QUERY_PREFIX) -> str:
@@ -60,20 +66,24 @@ class NomicEmbedVisionAdapter(HFEmbeddingAdapter):
         memory_gb=2.0,
         homepage="https://huggingface.co/nomic-ai/nomic-embed-vision-v1.5",
         notes=f"Text tower {TEXT_MODEL_ID}@{TEXT_REVISION[:10]} with prefix 'search_query: '; image CLS "
-              "token. Remote code (NomicVisionModel); --model-path DIR must hold vision/ and text/.",
+              f"token. Remote code (NomicVisionModel) from {CODE_MODEL_ID}@{CODE_REVISION[:10]} (code_revision); "
+              "--model-path DIR must hold vision/ and text/.",
     )
     requires_modules = ("einops",)  # imported by Nomic's remote modeling code
+    hub_repos = {TEXT_MODEL_ID: TEXT_REVISION, CODE_MODEL_ID: CODE_REVISION}
 
     @classmethod
     def check_weights(cls, options) -> Availability:
-        return check_weights_with(cls, options, TEXT_MODEL_ID, TEXT_REVISION)
+        return check_weights_with(cls, options, {TEXT_MODEL_ID: TEXT_REVISION}, {CODE_MODEL_ID: CODE_REVISION})
 
     def load(self) -> None:
         vision = model_source(self, subfolder="vision")
         text = model_source(self, TEXT_MODEL_ID, TEXT_REVISION, subfolder="text")
-        self.vision = self.place(load_weights(self, "AutoModel", vision))
+        code = {"code_revision": CODE_REVISION}  # the auto_map's other repository, pinned
+        record_snapshot(self, CODE_MODEL_ID, CODE_REVISION)
+        self.vision = self.place(load_weights(self, "AutoModel", vision, **code))
         self.image_processor = load_processor(self, "AutoImageProcessor", vision)
-        self.text = self.place(load_weights(self, "AutoModel", text))
+        self.text = self.place(load_weights(self, "AutoModel", text, **code))
         self.tokenizer = load_processor(self, "AutoTokenizer", text)
 
     def embed_images(self, images: list):

@@ -1,9 +1,20 @@
 """ABINet and PARSeq: the pretrained scene-text recognizers published with PARSeq's hub code (strhub).
 
 strhub is not on PyPI; its models come through ``torch.hub`` from the ``baudm/parseq`` repository
-(code) and its v1.0.0 release (checkpoints). Running hub code is running a repository's own code,
-so these adapters need ``--trust-remote-code``. Offline they load from the torch hub cache or from
-``--model-path NAME=DIR`` (a checkout of that repository, optionally holding the checkpoint file).
+(code, pinned to a commit) and its v1.0.0 release (checkpoints). Running hub code is running a
+repository's own code, so these adapters need ``--trust-remote-code``. Offline they load from the
+torch hub cache (the folder of the pinned commit only) or from ``--model-path NAME=DIR`` (a checkout
+of that repository, optionally holding the checkpoint file; every file in it is hashed into the key).
+
+Which code: the v1.0.0 tag (the initial commit) was written for torch 1.10, pytorch-lightning 1.4.9
+and timm 0.4.12 (its setup.py), which do not import on torch 2; its encoder deletes timm's
+``head_dist``/``dist_token`` and ABINet imports ``add_weight_decay``, both changed by timm 0.6.5.
+So the code is pinned to ``HUB_COMMIT``, the repository's head when fetched (April 2024; its strhub
+code is that of 056c792, "Fix training on PyTorch 2+"), whose own lock (requirements/core.txt)
+is torch 2.2, pytorch-lightning 2.2.0.post0, timm 0.9.16 and nltk 3.8.1; the extra pins that set.
+That code still loads the v1.0.0 release checkpoints (``strhub/models/utils.py``: ``_WEIGHTS_URL``),
+into ``model.model`` for PARSeq (the model was split from its training module) and into the module
+itself for ABINet, which is what ``load`` does with a checkpoint found on disk.
 """
 from __future__ import annotations
 
@@ -18,7 +29,8 @@ from bench.registry import register
 from ._torch import count_parameters
 
 HUB_REPO = "baudm/parseq"
-HUB_REF = "v1.0.0"  # the release tag that published the checkpoints below
+HUB_COMMIT = "1902db043c029a7e03a3818c616c06600af574be"  # code (see the module docstring)
+WEIGHTS_RELEASE = "v1.0.0"  # the release that published the checkpoints below
 
 
 def hub_dir() -> Path:
@@ -28,9 +40,11 @@ def hub_dir() -> Path:
     return Path(torch_home) / "hub"
 
 
-def _repo_dirs() -> list[Path]:
+def repo_dir() -> Path:
+    """torch.hub's folder for the pinned commit (``owner_name_ref``). No other checkout counts: a
+    ``main`` one is whatever main was when it was downloaded, and would be cached under this pin."""
     owner, name = HUB_REPO.split("/")
-    return [hub_dir() / f"{owner}_{name}_{ref}" for ref in (HUB_REF, "main")]
+    return hub_dir() / f"{owner}_{name}_{HUB_COMMIT}"
 
 
 class StrHubAdapter(TranscriberAdapter):
@@ -45,7 +59,7 @@ class StrHubAdapter(TranscriberAdapter):
     def _code_dir(cls, options: AdapterOptions) -> Path | None:
         if options.model_path is not None:
             return Path(options.model_path) if (Path(options.model_path) / "hubconf.py").is_file() else None
-        return next((d for d in _repo_dirs() if (d / "hubconf.py").is_file()), None)
+        return repo_dir() if (repo_dir() / "hubconf.py").is_file() else None
 
     @classmethod
     def _checkpoint_file(cls, options: AdapterOptions) -> Path | None:
@@ -58,7 +72,7 @@ class StrHubAdapter(TranscriberAdapter):
             return Availability(True)
         name = cls.card.name
         return Availability(False, f"strhub code and {cls.checkpoint} are not in the torch hub cache ({hub_dir()}); "
-                                   f"fix: python -c \"import torch; torch.hub.load('{HUB_REPO}:{HUB_REF}', "
+                                   f"fix: python -c \"import torch; torch.hub.load('{HUB_REPO}:{HUB_COMMIT}', "
                                    f"'{cls.entry}', pretrained=True, trust_repo=True)\", or pass --allow-download, "
                                    f"or --model-path {name}=DIR (a checkout of {HUB_REPO} holding {cls.checkpoint})")
 
@@ -68,11 +82,12 @@ class StrHubAdapter(TranscriberAdapter):
         code = self._code_dir(self.options)
         ckpt = self._checkpoint_file(self.options)
         if code is None:  # only reached when downloads are allowed
-            model = torch.hub.load(f"{HUB_REPO}:{HUB_REF}", self.entry, pretrained=ckpt is None, trust_repo=True)
+            model = torch.hub.load(f"{HUB_REPO}:{HUB_COMMIT}", self.entry, pretrained=ckpt is None, trust_repo=True)
         else:
             model = torch.hub.load(str(code), self.entry, source="local", pretrained=ckpt is None)
-        if ckpt is not None:
-            model.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))  # no arbitrary unpickling
+        if ckpt is not None:  # where the pinned code's create_model(pretrained=True) puts the release weights
+            target = model.model if self.entry == "parseq" else model
+            target.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))  # no arbitrary unpickling
         self._model = model.to(self.options.device).eval()
         self._size = tuple(self._model.hparams.img_size)  # (height, width), 32 x 128
 
@@ -99,20 +114,22 @@ class StrHubAdapter(TranscriberAdapter):
         self._model = None
 
 
-_COMMON = dict(family="ocr", revision=HUB_REF,
+_COMMON = dict(family="ocr", revision=HUB_COMMIT,
                license="Apache-2.0", languages=("en", "es"), extra="strhub", trust_remote_code=True,
-               # the v1.0.0 code's own requirements: pytorch-lightning~=1.6.5, timm~=0.6.5, nltk~=3.7
-               requires=("pytorch-lightning>=1.6.5,<2", "timm>=0.4.12,<0.7", "nltk>=3.7"),
+               # the pinned commit's requirements/core.in (torch>=2, pytorch-lightning>=2, timm>=0.6.5,
+               # nltk>=3.7), narrowed to the series of its lock file (pytorch-lightning 2.2.0.post0, timm 0.9.16)
+               requires=("pytorch-lightning>=2.0,<2.3", "timm>=0.9,<0.10", "nltk>=3.7", "torch>=2.0"),
                gpu=0.1, memory_gb=1.0, homepage="https://github.com/baudm/parseq")
 _NOTE = ("Pretrained on English scene text with the 94-character Latin charset: Chinese is outside its "
-         "charset (as in the paper's numbers). Revision is the release tag, not a commit hash. ")
+         f"charset (as in the paper's numbers). Code: {HUB_REPO}@{HUB_COMMIT[:7]} (torch 2 / timm 0.9 / "
+         f"lightning 2.2); weights: the {WEIGHTS_RELEASE} release checkpoints. ")
 
 
 @register
 class PARSeqAdapter(StrHubAdapter):
     entry, checkpoint = "parseq", "parseq-bb5792a6.pt"
     card = AdapterCard(
-        name="parseq", row_name="PARSeq", model_id=f"strhub:parseq@{HUB_REF}", source="Bautista and Atienza (2022)",
+        name="parseq", row_name="PARSeq", model_id=f"strhub:parseq@{WEIGHTS_RELEASE}", source="Bautista and Atienza (2022)",
         citation="D. Bautista and R. Atienza, Scene Text Recognition with Permuted Autoregressive Sequence "
                  "Models, ECCV 2022",
         params_m=6.02, notes=_NOTE + "Autoregressive decoding with one refinement iteration (hub default).",
@@ -123,7 +140,7 @@ class PARSeqAdapter(StrHubAdapter):
 class ABINetAdapter(StrHubAdapter):
     entry, checkpoint = "abinet", "abinet-1d1e373e.pt"
     card = AdapterCard(
-        name="abinet", row_name="ABINet", model_id=f"strhub:abinet@{HUB_REF}", source="Fang et al. (2021)",
+        name="abinet", row_name="ABINet", model_id=f"strhub:abinet@{WEIGHTS_RELEASE}", source="Fang et al. (2021)",
         citation="S. Fang et al., Read Like Humans: Autonomous, Bidirectional and Iterative Language "
                  "Modeling for Scene Text Recognition, CVPR 2021",
         params_m=36.86, notes=_NOTE + "strhub's ABINet reimplementation, 3 refinement iterations.",

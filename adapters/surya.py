@@ -3,6 +3,14 @@
 Pinned to the 0.17 series: the paper is from 2025, and from 0.20 on surya moved recognition to a
 served VLM (vLLM or a llama.cpp server), a different model. Weights live in surya's own cache
 (``~/.cache/datalab/models``), not the Hugging Face cache.
+
+Task and math mode, read in surya-ocr 0.17.1's own code (the wheel): ``RecognitionPredictor.__call__``
+falls back to ``TaskNames.ocr_with_boxes`` when no task is given and defaults ``math_mode=True``,
+and the ``surya_ocr`` command passes ``--task_name`` default ``ocr_with_boxes`` and
+``math_mode=not --disable_math``. The paper runs Surya as an off-the-shelf OCR engine with no
+stated options, so its protocol implies those defaults: ``ocr_with_boxes`` (text with per-character
+boxes, which we ignore) and math mode on. (0.14.x also defaulted to ``ocr_with_boxes``.) Its task
+settings (``FoundationPredictor.tasks``) give both OCR tasks the same 1024x512 input and 224-token cap.
 """
 from __future__ import annotations
 
@@ -18,6 +26,8 @@ from bench.registry import register
 from ._torch import count_parameters
 
 CHECKPOINT = "text_recognition/2025_09_23"  # surya 0.17.1's FOUNDATION_MODEL_CHECKPOINT (s3://...)
+TASK = "ocr_with_boxes"  # 0.17.1's default task (RecognitionPredictor and the surya_ocr command)
+MATH_MODE = True  # 0.17.1's default (RecognitionPredictor; surya_ocr without --disable_math)
 _TAGS = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
@@ -53,8 +63,8 @@ class SuryaAdapter(TranscriberAdapter):
         gpu=0.5,
         memory_gb=4.0,
         homepage="https://github.com/datalab-to/surya",
-        notes="Recognition only, task ocr_without_boxes on one box spanning the crop, math mode off; "
-              "HTML tags in the output are removed. Surya detects the script itself (no language "
+        notes="Recognition only, on one box spanning the crop, with 0.17.1's defaults: task ocr_with_boxes "
+              "(its RecognitionPredictor and surya_ocr default), math mode on; HTML tags in the output are removed. Surya detects the script itself (no language "
               "hint). Revision is the package version. Not exercised offline.",
     )
     requires_modules = ("surya", "torch")
@@ -85,9 +95,9 @@ class SuryaAdapter(TranscriberAdapter):
         from surya.common.surya.schema import TaskNames
 
         images = [im.convert("RGB") for im in images]
-        results = self._rec(images, task_names=[TaskNames.ocr_without_boxes] * len(images),
+        results = self._rec(images, task_names=[getattr(TaskNames, TASK)] * len(images),
                             bboxes=[[[0, 0, im.width, im.height]] for im in images],
-                            recognition_batch_size=self.batch_size, math_mode=False, sort_lines=False)
+                            recognition_batch_size=self.batch_size, math_mode=MATH_MODE, sort_lines=False)
         return [_TAGS.sub("", " ".join(line.text for line in r.text_lines)).strip() for r in results]
 
     def num_parameters(self) -> int | None:

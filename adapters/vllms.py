@@ -13,11 +13,17 @@ from bench.adapter import AdapterCard
 from bench.registry import register
 
 from ._hf import ChatTranscriber, HFTranscriber, generation_kwargs, load_model
-from ._hf_load import REMOTE_CODE_TRANSFORMERS, load_processor
+from ._hf_load import load_processor
 from ._torch import to_device
 
 LANGS = ("en", "zh", "es")
 PROMPT_NOTE = "Prompt per language and post-processing: adapters/_prompts.py; greedy decoding."
+# InternVL's original chat() (modeling_internvl_chat.py) always opens with its conversation
+# template's system message: template "internvl2_5" (internvl/conversation.py), unless the config
+# names another. transformers' converted -HF chat template (convert_internvl_weights_to_hf.py) writes
+# a system turn only when one is given, so the adapter gives this one.
+INTERNVL_SYSTEM = ("你是书生·万象，英文名是InternVL，是由上海人工智能实验室、清华大学及多家合作单位联合开发的"
+                   "多模态大语言模型。")
 
 
 @register
@@ -55,7 +61,7 @@ class InternVL35Adapter(ChatTranscriber):
         citation="W. Wang et al., InternVL3.5: Advancing Open-Source Multimodal Models in Versatility, "
                  "Reasoning, and Efficiency, arXiv:2508.18265",
         model_id="OpenGVLab/InternVL3_5-8B-HF",
-        revision=None,
+        revision="741a7d03020411e666c6109218ab71e08151ef86",
         license="Apache-2.0",
         languages=LANGS,
         extra="vllm-tv",
@@ -66,11 +72,13 @@ class InternVL35Adapter(ChatTranscriber):
         memory_gb=20.0,
         homepage="https://huggingface.co/OpenGVLab/InternVL3_5-8B-HF",
         notes=PROMPT_NOTE + " The -HF conversion of OpenGVLab/InternVL3_5-8B (same weights, native class). "
-              "Revision not pinned: no commit hash of the -HF repo was found offline. Its processor "
-              "builds a video processor, which needs torchvision.",
+              "Revision: the snapshot several public projects record in their HF cache (741a7d0). The "
+              "original chat()'s system message (template internvl2_5) is sent as a system turn, which the "
+              "-HF template omits otherwise. Its processor builds a video processor, which needs torchvision.",
     )
     requires_modules = ("torch", "transformers", "torchvision")
     model_class = "InternVLForConditionalGeneration"
+    system_prompt = INTERNVL_SYSTEM
 
 
 @register
@@ -82,7 +90,7 @@ class Llama32VisionAdapter(ChatTranscriber):
         source="AI (2024)",
         citation="Meta AI, Llama 3.2 11B Vision Instruct model card (2024)",
         model_id="meta-llama/Llama-3.2-11B-Vision-Instruct",
-        revision=None,
+        revision="9eb2daaa8597bf192a8b0e73f848f3a102794df5",
         license="Llama 3.2 Community License (gated)",
         languages=LANGS,
         extra="vllm",
@@ -93,7 +101,7 @@ class Llama32VisionAdapter(ChatTranscriber):
         memory_gb=24.0,
         homepage="https://huggingface.co/meta-llama/Llama-3.2-11B-Vision-Instruct",
         notes=PROMPT_NOTE + " Gated repository: accept the licence and `hf auth login` before "
-              "downloading. Revision not pinned: no commit hash was found offline.",
+              "downloading. Revision: the snapshot several public projects record in their HF cache (9eb2daa).",
     )
     model_class = "MllamaForConditionalGeneration"
 
@@ -119,10 +127,19 @@ class JanusProAdapter(ChatTranscriber):
         memory_gb=18.0,
         homepage="https://huggingface.co/deepseek-community/Janus-Pro-7B",
         notes=PROMPT_NOTE + " The transformers conversion of deepseek-ai/Janus-Pro-7B; text generation "
-              "mode. Revision not pinned: no commit hash was found offline.",
+              "mode, with the original VLChatProcessor's system prompt (use_default_system_prompt on). "
+              "Not pinned: no commit hash of the converted repo was found offline, so it is refused "
+              "(unavailable, with the fix) until a commit is pinned or --model-path names a snapshot folder.",
     )
     model_class = "JanusForConditionalGeneration"
     generate_extra = {"generation_mode": "text"}
+
+    def load(self) -> None:
+        """The original VLChatProcessor (janus/models/processing_vlm.py) always prefixes its
+        ``system_prompt`` and "\n\n"; JanusProcessor adds that same text in text mode only when
+        ``use_default_system_prompt`` is set, which the adapter sets rather than trust the hub config."""
+        super().load()
+        self._processor.use_default_system_prompt = True
 
 
 # -- remote code ------------------------------------------------------------------------------------
@@ -140,7 +157,7 @@ class Phi35VisionAdapter(HFTranscriber):
         license="MIT",
         languages=LANGS,
         extra="phi35-vision",
-        requires=(REMOTE_CODE_TRANSFORMERS,),
+        requires=("transformers>=4.43.0,<4.44",),  # the card's requirements: transformers==4.43.0
         params_m=4146.62,
         trust_remote_code=True,
         gpu=0.5,
@@ -148,8 +165,8 @@ class Phi35VisionAdapter(HFTranscriber):
         homepage="https://huggingface.co/microsoft/Phi-3.5-vision-instruct",
         notes=PROMPT_NOTE + " No native transformers class (phi3_v): runs the repository's code with "
               "--trust-remote-code, eager attention, num_crops=16 (the model card's value for single "
-              "images), one image per call (its processor takes one prompt). Written for transformers "
-              "4.4x (the extra pins 4.46.3); not exercised offline.",
+              "images), one image per call (its processor takes one prompt). The card names transformers "
+              "4.43.0 (the extra pins it); not exercised offline.",
     )
     requires_modules = ("torch", "transformers", "torchvision")
     default_batch_size = 1
@@ -192,7 +209,7 @@ class MiniCPMo26Adapter(HFTranscriber):
         license="Apache-2.0 (code), MiniCPM Model License (weights)",
         languages=LANGS,
         extra="minicpm",
-        requires=(REMOTE_CODE_TRANSFORMERS,),
+        requires=("transformers>=4.44.2,<4.45",),  # the card / requirements_o2.6.txt: transformers==4.44.2
         params_m=8099.42,
         trust_remote_code=True,
         gpu=1.0,
@@ -201,7 +218,7 @@ class MiniCPMo26Adapter(HFTranscriber):
         notes=PROMPT_NOTE + " No native transformers class (minicpmo): runs the repository's code with "
               "--trust-remote-code, vision only (init_audio/init_tts off), model.chat(sampling=False) one "
               "image per call. The pinned commit is the earliest full hash found offline (Jan 2025); "
-              "written for transformers 4.4x; not exercised offline.",
+              "its card and requirements name transformers 4.44.2 (the extra pins it); not exercised offline.",
     )
     requires_modules = ("torch", "transformers", "torchvision", "librosa", "soundfile", "vector_quantize_pytorch",
                         "vocos")

@@ -23,8 +23,11 @@ class Adapter(ABC):
     """Common base. Subclasses set ``card`` and implement ``load``."""
 
     card: ClassVar[AdapterCard]
-    requires_modules: ClassVar[tuple[str, ...]] = ()  # importable names the extra provides
-    cache_packages: ClassVar[tuple[str, ...]] = ()  # further modules whose versions decide outputs (cache key)
+    # Importable names the extra provides (checked by availability), and further modules whose
+    # versions decide outputs. The cache key takes both over the class and all its bases
+    # (``cache_identity.package_versions``): a subclass can add to its base's, never drop them.
+    requires_modules: ClassVar[tuple[str, ...]] = ()
+    cache_packages: ClassVar[tuple[str, ...]] = ()
     default_batch_size: ClassVar[int] = 16
 
     def __init__(self, options: AdapterOptions | None = None) -> None:

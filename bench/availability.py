@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,12 +87,32 @@ def hf_local_snapshot(model_id: str, revision: str | None) -> Path | None:
     return None
 
 
+COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def is_commit(revision: str | None) -> bool:
+    """A full 40-hex commit: the only pin that cannot move (a branch, tag or ``refs/pr/N`` can)."""
+    return bool(revision) and COMMIT.fullmatch(str(revision)) is not None
+
+
+def unpinned(repo: str, revision: str | None, name: str) -> Availability:
+    """A hub repository not pinned to a commit: refused, with how to pin it."""
+    return Availability(False, f"{repo} is not pinned to a commit (revision {revision or 'none'}): a branch or ref "
+                               f"moves, and whatever it points to would be cached under one key; fix: pin its "
+                               f"40-hex commit on the card (the hub's commit history, or the snapshots/<commit> "
+                               f"folder that `hf download {repo}` creates), or pass --model-path {name}=DIR with "
+                               f"that snapshot folder (every file in it is hashed into the cache key)")
+
+
 def check_hf_weights(name: str, model_id: str, revision: str | None, options: "AdapterOptions") -> Availability:
-    """Weights in the local HF cache, a --model-path folder, or downloading explicitly allowed."""
+    """Weights in a --model-path folder, or pinned to a commit and in the local HF cache (or
+    downloading explicitly allowed)."""
     if options.model_path is not None:
         if Path(options.model_path).is_dir():
             return Availability(True)
         return Availability(False, f"--model-path {name}={options.model_path} is not a folder")
+    if not is_commit(revision):
+        return unpinned(model_id, revision, name)
     if hf_local_snapshot(model_id, revision) is not None:
         return Availability(True)
     if download_allowed(options):

@@ -30,20 +30,29 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "xscript-bench" / "outputs"
 
 
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".json", ".model", ".txt", ".py")
+CONTENT_HASH_BYTES = 32 * 1024 * 1024  # files up to this size are hashed by content
 
 
 def folder_identity(path: Path) -> str:
-    """A short hash of a local model folder's files (names, sizes, mtimes): new weights, new key.
+    """A short hash of every file in a local model folder: new weights or a new template, new key.
 
-    Reading every byte of multi-GB weights on each run would be slow; size plus mtime changes
-    whenever a file is replaced, which is what the output cache must notice.
+    Every file counts, whatever its suffix, because processors and models read more than weights
+    (``chat_template.jinja``, ``*.tiktoken``, ``spiece.model``, ``vocab.txt``, ...). Files up to
+    ``CONTENT_HASH_BYTES`` are hashed by content; larger ones (weights) by size and mtime, since
+    reading multi-GB weights on each run would be slow and replacing a file changes both. Hidden
+    entries (``.git``, the ``.cache`` of ``hf download --local-dir``) are no model's input.
     """
     root = Path(path).resolve()
     h = hashlib.sha256(str(root).encode())
-    for f in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES):
+    files = sorted(p for p in root.rglob("*")
+                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    for f in files:
         st = f.stat()
-        h.update(f"{f.relative_to(root).as_posix()}:{st.st_size}:{st.st_mtime_ns}".encode())
+        rel = f.relative_to(root).as_posix()
+        if st.st_size <= CONTENT_HASH_BYTES:
+            h.update(f"{rel}:{hashlib.sha256(f.read_bytes()).hexdigest()}".encode())
+        else:
+            h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 

@@ -10,8 +10,10 @@ upgrade of transformers or an OCR engine, must never reuse outputs computed befo
   top-level package or from a first-party package beside it: ``adapters/_prompts.py`` for the
   vision LLMs, ``ours/model.py`` and what it imports for our model. The core (``bench``) and
   installed distributions are covered by ``package_versions`` instead.
-- ``package_versions``: the installed versions of the distributions behind ``requires_modules``,
-  ``cache_packages`` and the image stack (numpy, Pillow).
+- ``package_versions``: the installed versions of the distributions behind ``requires_modules`` and
+  ``cache_packages`` of the class and of every base (a subclass adds modules, never drops its
+  base's: the embedders' torch and transformers stay keyed when one names einops) and the image
+  stack (numpy, Pillow).
 """
 from __future__ import annotations
 
@@ -210,7 +212,15 @@ def _version_of(module: str) -> str | None:
     return f"{top}=={ver}" if ver else None
 
 
+def declared_modules(cls: type, attr: str) -> tuple[str, ...]:
+    """The union of ``attr`` (``requires_modules``/``cache_packages``) over ``cls`` and its bases."""
+    mods: list[str] = []
+    for klass in reversed(cls.__mro__):
+        mods += vars(klass).get(attr, ())
+    return tuple(dict.fromkeys(mods))
+
+
 def package_versions(cls: type) -> dict[str, str | None]:
     """Installed versions of what the adapter runs on (None where a module has no distribution)."""
-    mods = [*getattr(cls, "requires_modules", ()), *getattr(cls, "cache_packages", ()), *ALWAYS_PACKAGES]
+    mods = [*declared_modules(cls, "requires_modules"), *declared_modules(cls, "cache_packages"), *ALWAYS_PACKAGES]
     return {m: _version_of(m) for m in dict.fromkeys(mods)}

@@ -171,3 +171,51 @@ def test_florence2_decodes_with_the_cards_three_beams_and_records_it(tmp_path):
     assert len(out) == 2 and calls[0]["num_beams"] == 3 and calls[0]["do_sample"] is False
     assert "num_beams=3" in adapter.run_notes()["decoding"] and "num_beams=3" in adapter.card.notes
     adapter.close()
+
+
+# -- GME: the authors' fetch_image before the processor, float16 on GPU (issue 27) --------------------
+def test_gme_pre_resizes_like_fetch_image_then_the_processor_budget_applies():
+    """The median built-in crop (160x87): fetch_image makes it 168x84, and the processor's own
+    smart_resize (transformers' code, 256-1280 tokens) then gives 644x336 px, the official input;
+    the processor alone would give 616x336."""
+    try:  # transformers 5 keeps the PIL processor's copy apart from the torchvision one
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+    except ImportError:
+        from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+
+    from adapters.gme import MAX_IMAGE_TOKENS, MIN_IMAGE_TOKENS, gme_fetch_image, gme_smart_resize
+
+    budget = dict(factor=28, min_pixels=MIN_IMAGE_TOKENS * 28 * 28, max_pixels=MAX_IMAGE_TOKENS * 28 * 28)
+    assert gme_smart_resize(87, 160) == (84, 168)
+    assert smart_resize(84, 168, **budget) == (336, 644)
+    assert smart_resize(87, 160, **budget) == (336, 616)  # what calling the processor directly gave
+    im = gme_fetch_image(Image.new("L", (160, 87), 128))
+    assert im.size == (168, 84) and im.mode == "RGB"
+    assert gme_smart_resize(10, 10) == (56, 56)  # below 4 tokens: scaled up (ceil)
+    assert gme_smart_resize(28, 28 * 300)[1] == 28 * 200  # aspect capped at 200:1
+
+
+def test_gme_hands_the_processor_fetch_image_sizes():
+    from adapters.gme import GME2B
+
+    seen = []
+
+    class Proc:
+        def __call__(self, text, images=None, **kw):
+            seen.extend(im.size for im in images)
+            return {}
+
+    adapter = GME2B(AdapterOptions())
+    adapter.processor, adapter._last_token = Proc(), lambda inputs: None
+    adapter.embed_images([Image.new("RGB", (160, 87)), Image.new("RGB", (300, 50))])
+    assert seen == [(168, 84), (308, 56)]
+
+
+def test_gme_runs_in_float16_on_gpu_unless_told_otherwise():
+    from adapters.gme import GME2B
+
+    assert GME2B(AdapterOptions(device="cuda")).options.dtype == "float16"
+    assert GME2B(AdapterOptions(device="cuda", dtype="bfloat16")).options.dtype == "bfloat16"
+    assert GME2B(AdapterOptions(device="cpu")).options.dtype is None  # float32 on CPU
+    a, b = GME2B(AdapterOptions(device="cuda")), GME2B(AdapterOptions(device="cuda", dtype="bfloat16"))
+    assert a.output_settings()["dtype"] != b.output_settings()["dtype"]

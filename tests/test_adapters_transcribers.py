@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bench.adapter import AdapterOptions
 from bench.cli import main
@@ -278,9 +279,9 @@ def test_chat_prompt_ids_match_the_official_tokenization(name, tmp_path):
     tok, proc = adapter.tokenizer, adapter._processor
     images = _noise_images(2)
     ours = adapter.inputs(images, "en")["input_ids"]
-    prompt = adapter.messages("en")[0]["content"][1]["text"]
     for i, im in enumerate(images):
-        msgs = [{"role": "user", "content": [{"type": "image", "image": im}, {"type": "text", "text": prompt}]}]
+        msgs = adapter.messages("en")  # with the system turn where the adapter sends one (InternVL)
+        msgs[-1]["content"][0] = {"type": "image", "image": im}
         official = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=True,
                                             return_tensors="pt")["input_ids"][0]
         assert ours[i].tolist() == official.tolist()
@@ -295,3 +296,86 @@ def _noise_images(n: int) -> list:
 
     rng = np.random.default_rng(0)
     return [Image.fromarray(rng.integers(0, 255, (24, 80, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def test_surya_calls_0171_with_its_default_task_and_math_mode(monkeypatch):
+    """surya-ocr 0.17.1 (its wheel): RecognitionPredictor.__call__ falls back to ocr_with_boxes and
+    math_mode=True, as the surya_ocr command does; the paper's off-the-shelf protocol implies them."""
+    import sys
+    import types
+
+    from adapters.surya import SuryaAdapter
+
+    names = types.SimpleNamespace(ocr_with_boxes="ocr_with_boxes", ocr_without_boxes="ocr_without_boxes")
+    schema = types.ModuleType("surya.common.surya.schema")
+    schema.TaskNames = names
+    for mod in ("surya", "surya.common", "surya.common.surya"):
+        monkeypatch.setitem(sys.modules, mod, types.ModuleType(mod))
+    monkeypatch.setitem(sys.modules, "surya.common.surya.schema", schema)
+    calls = []
+
+    def rec(images, **kw):
+        calls.append(kw)
+        line = types.SimpleNamespace(text="<b>perro</b>")
+        return [types.SimpleNamespace(text_lines=[line]) for _ in images]
+
+    adapter = SuryaAdapter(AdapterOptions())
+    adapter._rec = rec
+    assert adapter.transcribe([Image.new("L", (160, 87))], "es") == ["perro"]
+    assert calls[0]["task_names"] == ["ocr_with_boxes"] and calls[0]["math_mode"] is True
+    assert calls[0]["bboxes"] == [[[0, 0, 160, 87]]]
+
+
+# -- -HF templates against the original chat() prompts (issue 27) -------------------------------------
+TEMPLATES = Path(__file__).parent / "chat_templates"
+
+
+def _render(template: str, messages) -> str:
+    """A chat template rendered as transformers renders it (sandboxed Jinja, trim/lstrip blocks)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(template).render(messages=messages, add_generation_prompt=True)
+
+
+def test_internvl_hf_prompt_is_the_original_chat_prompt():
+    """InternVL's chat(): template internvl2_5 (system_template '<|im_start|>system\n{system_message}',
+    roles '<|im_start|>user\n' / '<|im_start|>assistant\n', sep '<|im_end|>\n', MPT style), the
+    question prefixed '<image>\n'. The converted template (fixture) writes a system turn only when one
+    is given: without the adapter's, the model would see a prompt it was never chatted with."""
+    from adapters._prompts import prompt_for
+    from adapters.vllms import INTERNVL_SYSTEM, InternVL35Adapter
+
+    question = prompt_for("es")
+    original = (f"<|im_start|>system\n{INTERNVL_SYSTEM}<|im_end|>\n<|im_start|>user\n<image>\n{question}"
+                "<|im_end|>\n<|im_start|>assistant\n")
+    template = (TEMPLATES / "internvl_hf.jinja").read_text(encoding="utf-8").rstrip("\n")
+    assert _render(template, InternVL35Adapter(AdapterOptions()).messages("es")) == original
+    assert INTERNVL_SYSTEM.startswith("你是书生·万象，英文名是InternVL")
+
+
+# janus/models/processing_vlm.py, VLChatProcessor.system_prompt (deepseek-ai/Janus), which process_one
+# always passes to the "deepseek" conversation template (system, "\n\n", then the turns).
+JANUS_SYSTEM = ("You are a helpful language and vision assistant. You are able to understand the visual content "
+                "that the user provides, and assist the user with a variety of tasks using natural language.")
+
+
+@pytest.mark.slow
+def test_janus_hf_inputs_open_with_the_original_system_prompt(tmp_path, monkeypatch):
+    """What the processor tokenizes is the original's sft_format: the system prompt, "\n\n", then the
+    turns (the converted template writes "<|User|>: ...\n\n<|Assistant|>:", transformers' own tests)."""
+    from bench import registry
+
+    adapter = registry.get("janus-pro-7b")(AdapterOptions(model_path=tiny_hf.make_janus(tmp_path / "m")))
+    adapter.ensure_loaded()
+    assert adapter._processor.use_default_system_prompt is True
+    seen = []
+    tok_cls = type(adapter.tokenizer)
+    real = tok_cls.__call__
+    monkeypatch.setattr(tok_cls, "__call__", lambda self, text=None, *a, **k: seen.append(text) or real(self, text, *a, **k))
+    adapter.inputs(_noise_images(1), "en")
+    turns = adapter._processor.apply_chat_template(adapter.messages("en"), add_generation_prompt=True, tokenize=False)
+    texts = [t for batch in seen for t in (batch if isinstance(batch, list) else [batch])]
+    assert texts and all(t.startswith(JANUS_SYSTEM + "\n\n") for t in texts)
+    assert texts[0][len(JANUS_SYSTEM) + 2:].startswith(turns.split("<image_placeholder>")[0])
+    adapter.close()

@@ -113,3 +113,37 @@ def test_folder_identity_changes_with_weights(tmp_path):
     assert folder_identity(tmp_path) == a
     (tmp_path / "model.safetensors").write_bytes(b"123")
     assert folder_identity(tmp_path) != a
+
+
+def test_folder_identity_sees_every_file_the_processor_reads(tmp_path):
+    """A changed chat template (or any other file a processor reads) changes the key, even when its
+    size and mtime are kept (``cp -p`` of another template); hidden metadata does not."""
+    import os
+
+    (tmp_path / "config.json").write_text("{}")
+    tmpl = tmp_path / "chat_template.jinja"
+    tmpl.write_text("{{ messages[0].content }}A")
+    stamp = tmpl.stat().st_mtime_ns
+    a = folder_identity(tmp_path)
+    tmpl.write_text("{{ messages[0].content }}B")  # same size
+    os.utime(tmpl, ns=(stamp, stamp))  # same mtime
+    b = folder_identity(tmp_path)
+    assert b != a
+    (tmp_path / "tokenizer.tiktoken").write_text("x")
+    assert folder_identity(tmp_path) != b
+    c = folder_identity(tmp_path)
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "download.lock").write_text("meta")
+    assert folder_identity(tmp_path) == c
+
+
+def test_model_path_identity_is_in_the_cache_key(tmp_path):
+    from bench.adapter import AdapterOptions
+    from bench.registry import get
+
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "chat_template.jinja").write_text("A")
+    cls = get("qwen3-vl-4b")
+    key = cls(AdapterOptions(model_path=tmp_path)).cache_key()
+    (tmp_path / "chat_template.jinja").write_text("B")
+    assert cls(AdapterOptions(model_path=tmp_path)).cache_key() != key

@@ -24,6 +24,14 @@ from adapters._prompts import MAX_NEW_TOKENS, PROMPTS, clean_transcription, prom
     ("《书》", "zh", "书"),
     ("  \n\nfish<|im_end|>", "en", "fish"),
     ("", "en", ""),
+    # issue 27: a lead-in alone on its line, and a gloss after the word
+    ("The word is:\nperro", "es", "perro"),
+    ("**The handwritten word is:**\n\n**árbol**", "es", "árbol"),
+    ("答案：\n面包", "zh", "面包"),
+    ("perro (dog)", "es", "perro"),
+    ('The word is "perro" (dog).', "es", "perro"),
+    ("水（water）", "zh", "水"),
+    ("casa [house]", "es", "casa"),
 ])
 def test_clean_transcription(raw, lang, expected):
     assert clean_transcription(raw, lang) == expected

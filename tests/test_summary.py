@@ -60,7 +60,9 @@ def test_unavailable_adapters_group_by_the_fix_they_need():
     cards = [AdapterCard(name=f"m{i}", row_name="M", family="embedding", model_id=f"xsb-test/none-such-{i}",
                          revision=rev) for i, rev in enumerate(["a" * 40, None, "b" * 40])]
     fixes = {fix_of(check_hf_weights(c.name, c.model_id, c.revision, opts).reason, c) for c in cards}
-    assert fixes == {"`hf download <model>`, or pass --allow-download, or --model-path <adapter>=DIR"}
+    # an unpinned repository is refused with its own fix (pin it), whatever is cached (issue 27)
+    assert len(fixes) == 2 and "`hf download <model>`, or pass --allow-download, or --model-path <adapter>=DIR" in fixes
+    assert any(f.startswith("pin its 40-hex commit on the card") for f in fixes)
     extra = AdapterCard(name="surya", row_name="S", family="ocr", extra="surya")
     assert fix_of(check_modules(["xsb_no_such_module"], "surya").reason, extra) == "pip install 'xscript-bench[surya]'"
     remote = [AdapterCard(name=f"r{i}", row_name="R", family="vllm", model_id=f"org/r{i}", revision=f"{i}" * 40,
