@@ -242,3 +242,23 @@ def test_stage_two_trains_on_real_rows_including_ones_it_cannot_spell(tmp_path):
                 stop_after_steps=3)
     log = pd.read_csv(run / "log.csv")
     assert len(log) == 3 and np.isfinite(log["loss"]).all() and (log["ctc"] > 0).all()
+
+
+def test_a_held_out_split_is_never_training_data(tmp_path):
+    from ours.real_data import RealSource
+
+    folder = _real_folder(tmp_path, [("dog", "en", 0, "train"), ("cat", "en", 1, "real")])
+    (folder / "dataset.json").write_text(json.dumps({"name": "r", "sources": [
+        {"format": "iam-ondb", "holdout": {"split": "real", "share_of_writers": 0.3}}]}))
+    with pytest.raises(BenchError, match="held out"):
+        RealSource(folder, "real", ["en"], charset=None)
+    assert len(RealSource(folder, "train", ["en"], charset=None).items) == 1
+
+
+def test_the_real_config_trains_on_the_train_split_only():
+    from ours.config import read_config
+
+    cfg = read_config("real")
+    for stage in (cfg.stage1, cfg.stage2):
+        assert stage.source.real and stage.source.real_split == "train"
+    assert recipe.HOLDOUT.split == "real"
