@@ -61,12 +61,14 @@ def min_frames(label: list[int]) -> int:
 def word_logprobs(logp: np.ndarray, words: Sequence[str], charset: str) -> np.ndarray:
     """log p(word | image) under CTC for every word; ``logp`` is one image's (T, C+1) log-probs.
 
-    Words that need more columns than the image has, or have no known character, get -inf;
-    unknown characters are dropped from the label and cost ``UNKNOWN_CHAR_LOGP`` each.
+    Words that need more columns than the image has get -inf (the reader rules them out); a word
+    with no character in the charset gets NaN (the reader cannot spell it, so it has no opinion);
+    unknown characters of other words are dropped from the label and cost ``UNKNOWN_CHAR_LOGP`` each.
     """
     labels, unknown = encode_targets(words, charset)
     T = logp.shape[0]
     out = np.full(len(words), -np.inf, dtype=np.float64)
+    out[[j for j, lab in enumerate(labels) if not lab]] = np.nan
     ok = [j for j, lab in enumerate(labels) if lab and min_frames(lab) <= T]
     if ok:
         lp = torch.from_numpy(np.ascontiguousarray(logp, dtype=np.float32))[:, None, :].expand(T, len(ok), -1)
@@ -82,12 +84,14 @@ def fuse(cosine: np.ndarray, logp: np.ndarray, scale: float, weight: float) -> n
     """Fused gallery scores: (1 - w) * log-softmax(scale * cosine) + w * log-softmax(CTC log p).
 
     Both terms are log-probabilities over the gallery, so the weight trades two calibrated
-    opinions; a word CTC cannot spell keeps its cosine term and a large finite penalty.
+    opinions. A word the reader rules out (-inf) keeps its cosine term and a large finite penalty; for
+    a word it cannot spell at all (NaN: none of its characters in the charset, e.g. a character no
+    training word had) the reader defers to the image tower: its reading term is its cosine term.
     """
     a = scale * cosine.astype(np.float64)
     a = a - _logsumexp(a)
-    finite = np.isfinite(logp)
-    b = np.where(finite, logp, -1e4)
+    b = np.where(np.isfinite(logp), logp, -1e4)
+    b = np.where(np.isnan(logp), a, b)
     b = b - _logsumexp(b)
     return ((1.0 - weight) * a + weight * b).astype(np.float32)
 

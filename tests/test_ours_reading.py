@@ -27,6 +27,7 @@ def test_ctc_word_probability_matches_the_hand_computed_alignments():
     # "ac": 'c' is outside the charset: read as "a" plus the unknown-character penalty
     want = [math.log(0.48), math.log(0.22), math.log(0.10), math.log(0.12), -math.inf,
             math.log(0.48) + UNKNOWN_CHAR_LOGP]
+    assert np.isnan(word_logprobs(lp, ["cc"], "ab")[0])  # no character it can spell: no opinion
     assert np.allclose(got[:4], want[:4], atol=1e-5)
     assert got[4] == -math.inf
     assert got[5] == pytest.approx(want[5], abs=1e-5)
@@ -53,6 +54,19 @@ def test_fusion_lets_the_spelling_decide_between_near_equal_cosines():
     assert np.argmax(fuse(cos, logp, 20.0, 0.0)) == 1  # cosine alone
     fused = fuse(cos, logp, 20.0, 0.5)
     assert np.argmax(fused) == 0 and np.isfinite(fused).all()  # the word CTC spells wins; -inf stays finite
+
+
+def test_a_word_the_reader_cannot_spell_is_scored_by_its_cosine_alone():
+    # the third word has no character in the charset (NaN): the reader defers to the cosine, so a
+    # word the reader was never taught is still found when the image tower knows it (before, a
+    # -1e4 penalty made it unreachable at any weight above 0)
+    cos = np.array([[0.50, 0.10, 0.62]])
+    logp = np.array([[-0.5, -9.0, np.nan]])
+    for w in (0.5, 1.0):
+        fused = fuse(cos, logp, 20.0, w)
+        assert np.isfinite(fused).all() and np.argmax(fused) == 2
+    sure = np.array([[-0.05, -9.0, np.nan]])
+    assert np.argmax(fuse(np.array([[0.50, 0.10, 0.51]]), sure, 20.0, 0.5)) == 0  # a confident reading still wins
 
 
 @pytest.fixture(scope="module")
