@@ -201,6 +201,10 @@ def cmd_table(args: argparse.Namespace) -> int:
 
     results_dir = Path(args.results_dir)
     jobs, adapters = tables.collect(results_dir, _csv(args.runs) if args.runs else None, args.dataset)
+    for name, runs in sorted(jobs.attrs.get("left_out", {}).items()):
+        kept = jobs.loc[jobs["adapter"] == name, "run_id"].iloc[0]
+        print(f"bench table: {name}: rows from run {kept} (its latest); also in {', '.join(runs)}, "
+              "left out (runs are never pooled; pass --runs to choose)", file=sys.stderr)
     if jobs.empty and not args.reported:
         raise BenchError(f"no finished jobs under {results_dir / 'runs'}; run `bench run` first")
     out = Path(args.out) if args.out else results_dir / "tables"

@@ -1,0 +1,86 @@
+"""Numbers you can trust (issue 25): tables never blend runs, damaged records are errors naming the
+file, stored records of the wrong shape are one line and exit 2, never a traceback or a quiet drop."""
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+
+COMMON = ["--adapters", "plugin-const", "--no-progress", "--quiet", "--latency-samples", "0", "--no-cross"]
+
+
+def _run(ds: Path, results: Path, *extra: str) -> int:
+    return main(["run", *COMMON, "--dataset", str(ds), "--results-dir", str(results), *extra])
+
+
+def _only_run(results: Path) -> Path:
+    runs = sorted((results / "runs").iterdir())
+    assert len(runs) == 1
+    return runs[0]
+
+
+def test_table_rows_never_pool_two_runs_and_name_their_run(rendered_dataset, tmp_path, with_plugin, capsys):
+    """Run all languages, then English only (another run): the row is the latest run's English,
+    not English pooled with the first run's Chinese and Spanish; the row names its run."""
+    assert _run(rendered_dataset, tmp_path) == 0
+    first = _only_run(tmp_path).name
+    time.sleep(1.1)  # finish times are stored to the second
+    assert _run(rendered_dataset, tmp_path, "--lang", "en", "--limit", "5") == 0
+    second = next(p.name for p in (tmp_path / "runs").iterdir() if p.name != first)
+    capsys.readouterr()
+    assert main(["table", "--results-dir", str(tmp_path), "--out", str(tmp_path / "t")]) == 0
+    err = capsys.readouterr().err
+    assert f"rows from run {second}" in err and first in err
+    row = pd.read_csv(tmp_path / "t" / "table2_within.csv").set_index("adapter").loc["plugin-const"]
+    assert row["run"] == second
+    assert row["ood:n"] == 5  # the English run's 5 queries only (pooled: 5 + 12 from the first run)
+    assert row["ood:acc@1"] == 1 / 5  # "dog" for every image: one English word right
+
+
+def test_a_truncated_job_file_is_an_error_naming_it(rendered_dataset, tmp_path, with_plugin, capsys):
+    assert _run(rendered_dataset, tmp_path) == 0
+    job = _only_run(tmp_path) / "jobs" / "plugin-const" / "ood" / "within-zh.json"
+    job.write_text(job.read_text()[:40])
+    capsys.readouterr()
+    for argv in (["table", "--results-dir", str(tmp_path), "--out", str(tmp_path / "t")],
+                 ["report", _only_run(tmp_path).name, "--results-dir", str(tmp_path), "--out", str(tmp_path / "r.html")]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert str(job) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert _run(rendered_dataset, tmp_path) == 2  # resume: the same one line, nothing recomputed over it
+    assert str(job) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["run.json", "adapter", "job-list", "done-without-metrics"])
+def test_damaged_records_are_one_line_and_exit_2(rendered_dataset, tmp_path, with_plugin, capsys, damage):
+    assert _run(rendered_dataset, tmp_path) == 0
+    run = _only_run(tmp_path)
+    job = run / "jobs" / "plugin-const" / "ood" / "within-en.json"
+    if damage == "run.json":
+        bad = run / "run.json"
+        bad.write_text(bad.read_text()[:50])
+    elif damage == "adapter":
+        bad = run / "adapters" / "plugin-const.json"
+        bad.write_text(bad.read_text()[:30])
+    elif damage == "job-list":
+        bad = job
+        bad.write_text(json.dumps([1, 2]))
+    else:
+        bad = job
+        rec = json.loads(job.read_text())
+        del rec["metrics"]
+        job.write_text(json.dumps(rec))
+    capsys.readouterr()
+    argvs = [["table", "--results-dir", str(tmp_path), "--out", str(tmp_path / "t")],
+             ["report", run.name, "--results-dir", str(tmp_path), "--out", str(tmp_path / "r.html")],
+             ["run", *COMMON, "--dataset", str(rendered_dataset), "--results-dir", str(tmp_path)],
+             ["run", *COMMON, "--resume", run.name, "--results-dir", str(tmp_path)]]
+    if damage == "adapter":  # a finished run never reads its adapter record; one that runs the adapter does
+        argvs[2:] = [[*a, "--redo", "plugin-const"] for a in argvs[2:]]
+    for argv in argvs:
+        assert main(argv) == 2, (damage, argv)
+        err = capsys.readouterr().err
+        assert str(bad) in err and len(err.strip().splitlines()) == 1, (damage, argv, err)
