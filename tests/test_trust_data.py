@@ -1,0 +1,96 @@
+"""Datasets you can trust (issue 25): manifest ids checked against the lexicon, lexicon words that
+normalize alike refused, a declared fingerprint verified, symlinked manifests refused."""
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.dataset import Dataset
+from bench.errors import BenchError
+from tests.helpers import make_dataset
+
+COMMON = ["--no-progress", "--quiet", "--latency-samples", "0"]
+
+
+@pytest.fixture
+def ds_copy(rendered_dataset, tmp_path) -> Path:
+    return Path(shutil.copytree(rendered_dataset, tmp_path / "ds"))
+
+
+def _edit_manifest(root: Path, fn) -> None:
+    df = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
+    fn(df)
+    df.to_csv(root / "manifest.csv", index=False)
+
+
+def test_shifted_semantic_ids_are_refused_naming_rows(ds_copy, tmp_path, with_plugin, capsys):
+    """A 1-based id column: every cross-language target would be the wrong word (Acc@1 1.00 -> 0.00)."""
+    _edit_manifest(ds_copy, lambda df: df.__setitem__("semantic_id", (df["semantic_id"].astype(int) + 1).astype(str)))
+    assert main(["run", "--adapters", "plugin-pixels", "--dataset", str(ds_copy), "--results-dir",
+                 str(tmp_path / "r"), *COMMON]) == 2
+    err = capsys.readouterr().err
+    assert "15 row(s) do not match the lexicon word" in err and "rows 2, 3, 4, 5, 6 and 10 more" in err
+    assert "'dog' has id 1, which is en 'cat'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_semantic_ids_missing_from_the_lexicon_are_refused(ds_copy):
+    _edit_manifest(ds_copy, lambda df: df.__setitem__("semantic_id", df["semantic_id"].replace("5", "40")))
+    with pytest.raises(BenchError, match=r"3 row\(s\) have a semantic_id that is not in the lexicon"):
+        Dataset.load(ds_copy)
+
+
+def test_words_without_a_concept_and_case_variants_still_load(ds_copy):
+    """-1 rows and capitalized renderings of a lexicon word are fine."""
+    def edit(df):
+        df.loc[0, "semantic_id"] = "-1"
+        df.loc[1, "text"] = df.loc[1, "text"].upper()
+    _edit_manifest(ds_copy, edit)
+    assert len(Dataset.load(ds_copy).samples) == 18
+
+
+@pytest.mark.parametrize("twin", ["AIR", " air ", "air!"])
+def test_lexicon_words_equal_after_normalization_are_refused(tmp_path, twin):
+    lex = pd.DataFrame({"semantic_id": [0, 1], "key": ["a", "b"], "en": ["air", twin]})
+    lex.to_csv(tmp_path / "lex.csv", index=False)
+    from bench.lexicon import Lexicon
+
+    with pytest.raises(BenchError, match=r"en words 'air' \(semantic_id 0\) and .* are the same word after normalization"):
+        Lexicon.load(tmp_path / "lex.csv")
+
+
+def test_nfd_and_nfc_spellings_are_one_word(tmp_path):
+    from bench.lexicon import Lexicon
+
+    nfd = unicodedata.normalize("NFD", "año")
+    assert nfd != "año"
+    pd.DataFrame({"semantic_id": [0, 1], "key": ["a", "b"], "es": ["año", nfd]}).to_csv(tmp_path / "l.csv", index=False)
+    with pytest.raises(BenchError, match="same word after normalization"):
+        Lexicon.load(tmp_path / "l.csv")
+
+
+def test_a_declared_fingerprint_is_verified_against_the_images(tmp_path, with_plugin, capsys):
+    """dataset.json declares a fingerprint; four images are then replaced: a rerun must not serve the
+    stored numbers of the old images (it reused them: 1.00 where a fresh run gives less)."""
+    import json
+
+    root = make_dataset(tmp_path / "ds", n_words=6)
+    meta = json.loads((root / "dataset.json").read_text())
+    (root / "dataset.json").write_text(json.dumps({**meta, "fingerprint": "declared-v1"}))
+    argv = ["run", "--adapters", "plugin-pixels", "--dataset", str(root), "--results-dir", str(tmp_path / "r"),
+            *COMMON, "--no-cross"]
+    assert main(argv) == 0
+    assert main(argv) == 0  # unchanged images: resumes
+    run = next((tmp_path / "r" / "runs").iterdir())
+    assert json.loads((run / "run.json").read_text())["content_fingerprint"]
+    en = sorted((root / "images" / "ood" / "en").iterdir())
+    for a, b in ((en[0], en[1]), (en[2], en[3])):  # swap two pairs: four images replaced
+        da, db = a.read_bytes(), b.read_bytes()
+        a.write_bytes(db), b.write_bytes(da)
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "changed since run" in err and "declares the same fingerprint 'declared-v1'" in err
