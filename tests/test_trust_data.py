@@ -94,3 +94,25 @@ def test_a_declared_fingerprint_is_verified_against_the_images(tmp_path, with_pl
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "changed since run" in err and "declares the same fingerprint 'declared-v1'" in err
+
+
+def test_the_pixel_limit_is_part_of_the_cache_key(ds_copy, tmp_path, with_plugin, monkeypatch, capsys):
+    """An image refused under XSB_MAX_IMAGE_PIXELS is decoded once the limit is raised, as the
+    refusal advises, with --redo (the cached refusal was served before; only --no-cache worked)."""
+    import json
+
+    from PIL import Image
+
+    big = ds_copy / "images" / "ood" / "en" / "0_0.png"
+    Image.open(big).resize((400, 200)).save(big)  # 80,000 px; the others are far smaller
+    argv = ["run", "--adapters", "plugin-pixels", "--dataset", str(ds_copy), "--results-dir", str(tmp_path / "r"),
+            *COMMON, "--no-cross", "--lang", "en"]
+    monkeypatch.setenv("XSB_MAX_IMAGE_PIXELS", "50000")
+    assert main(argv) == 0
+    job = next((tmp_path / "r" / "runs").iterdir()) / "jobs" / "plugin-pixels" / "ood" / "within-en.json"
+    assert json.loads(job.read_text())["n_skipped"] == 1
+    monkeypatch.setenv("XSB_MAX_IMAGE_PIXELS", "100000")
+    assert main([*argv, "--redo", "plugin-pixels"]) == 0
+    rec = json.loads(job.read_text())
+    assert rec.get("n_skipped", 0) == 0 and rec["metrics"]["n"] == 6
+    capsys.readouterr()

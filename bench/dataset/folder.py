@@ -16,7 +16,7 @@ from ..errors import BenchError
 from ..lexicon import Lexicon
 from ..store import check_name
 from .content_hash import hash_file, read_sidecar, sidecar_path, write_sidecar
-from .decode import DECODER_FUNCTIONS, ImageLoadError, decode_image, load_image
+from .decode import DECODER_FUNCTIONS, MAX_WORD_PIXELS, ImageLoadError, decode_image, load_image, max_word_pixels
 from .embedded import EmbeddedImages
 from .manifest import MANIFEST_NAMES, inside_folder, read_manifest, read_meta, validate_manifest
 
@@ -226,9 +226,15 @@ def _rows(items: list[tuple]) -> str:
     return shown + (f" and {len(items) - 5} more" if len(items) > 5 else "")
 
 
-@cache
 def decoder_fingerprint() -> str:
-    """A hash of the code that turns image files into the RGB images adapters see: outputs cached
-    under one decoder are not reused under another."""
+    """What turns image files into the RGB images adapters see: a hash of the decoding code, plus the
+    pixel limit when ``XSB_MAX_IMAGE_PIXELS`` changes it (an image refused under one limit decodes
+    under another). Outputs cached under one decoder are not reused under another."""
+    limit = max_word_pixels()
+    return _decoder_code_hash() + ("" if limit == MAX_WORD_PIXELS else f"-px{limit}")
+
+
+@cache
+def _decoder_code_hash() -> str:
     src = "".join(inspect.getsource(f) for f in (Dataset.load_image, *DECODER_FUNCTIONS))
     return hashlib.sha256(src.encode("utf-8")).hexdigest()[:12]
