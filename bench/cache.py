@@ -14,6 +14,7 @@ import io
 import json
 import os
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -139,15 +140,20 @@ class OutputCache:
         try:
             if kind == "text":
                 d = json.loads(path.read_text(encoding="utf-8"))
-                if d["ids"] != ids:
+                if not isinstance(d, dict) or d.get("ids") != ids:
                     return None
-                return d["outputs"], d["errors"]
+                outs, errs = d.get("outputs"), d.get("errors")
+                if not isinstance(outs, list) or len(outs) != len(ids) or not isinstance(errs, dict):
+                    return None
+                return outs, errs
             with np.load(path, allow_pickle=False) as z:
                 if z["ids"].tolist() != ids:
                     return None
                 errs = json.loads(str(z["errors"][0]))
                 arr = z["outputs"]
+            if not isinstance(errs, dict) or arr.ndim != 2 or len(arr) != len(ids):
+                return None
             outs = [None if ids[i] in errs else arr[i] for i in range(len(ids))]
             return outs, errs
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
-            return None  # a damaged chunk is recomputed, never trusted
+        except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):
+            return None  # any damaged chunk (cut short, not a zip, wrong shape) is recomputed, never trusted

@@ -84,3 +84,64 @@ def test_damaged_records_are_one_line_and_exit_2(rendered_dataset, tmp_path, wit
         assert main(argv) == 2, (damage, argv)
         err = capsys.readouterr().err
         assert str(bad) in err and len(err.strip().splitlines()) == 1, (damage, argv, err)
+
+
+def _damage_cases():
+    import io
+    import zipfile
+
+    def npz_cut(p):
+        p.write_bytes(p.read_bytes()[:60])  # BadZipFile
+
+    def npz_empty(p):
+        p.write_bytes(b"")  # EOFError
+
+    def npz_one_member_cut(p):  # a valid zip whose outputs member is cut short: BadZipFile/EOF on read
+        src = zipfile.ZipFile(p)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for name in src.namelist():
+                data = src.read(name)
+                z.writestr(name, data[:20] if name == "outputs.npy" else data)
+        p.write_bytes(buf.getvalue())
+
+    def json_list(p):
+        p.write_text("[1, 2, 3]")
+
+    def json_short(p):
+        d = json.loads(p.read_text())
+        d["outputs"] = d["outputs"][:1]
+        p.write_text(json.dumps(d))
+
+    def json_errors_list(p):
+        d = json.loads(p.read_text())
+        d["errors"] = ["x"]
+        p.write_text(json.dumps(d))
+
+    return [("array", npz_cut), ("array", npz_empty), ("array", npz_one_member_cut),
+            ("text", json_list), ("text", json_short), ("text", json_errors_list)]
+
+
+@pytest.mark.parametrize("kind,damage", _damage_cases(), ids=lambda v: getattr(v, "__name__", v))
+def test_a_damaged_cache_chunk_is_recomputed(tmp_path, kind, damage):
+    import numpy as np
+
+    from bench.cache import OutputCache
+
+    cache = OutputCache(tmp_path / "cache")
+    calls = []
+
+    def fn(idx):
+        calls.append(list(idx))
+        if kind == "text":
+            return [f"t{i}" for i in idx], {}
+        return [np.full(4, i, np.float32) for i in idx], {}
+
+    ids = ["a", "b", "c"]
+    first = cache.get_or_compute("k", ids, fn, kind, chunk=2)[0]
+    chunk = next(p for p in (tmp_path / "cache").rglob("chunk-*") if p.suffix in (".json", ".npz")
+                 and len(cache.chunks("k", ids, kind, 2)) and p == cache.chunks("k", ids, kind, 2)[0][1])
+    damage(chunk)
+    again = cache.get_or_compute("k", ids, fn, kind, chunk=2)[0]
+    assert calls == [[0, 1], [2], [0, 1]]  # only the damaged chunk, and it is recomputed
+    assert [np.asarray(x).tolist() for x in again] == [np.asarray(x).tolist() for x in first]
