@@ -122,6 +122,19 @@ def _check_run_args(args: argparse.Namespace) -> None:
         raise BenchError(f"--results-dir {results} is not writable ({existing} is read-only for this user)")
 
 
+def _refuse_resume_flags(args: argparse.Namespace, stored: dict) -> None:
+    """--resume continues a run with its stored settings: a flag that says otherwise is refused, never
+    silently ignored (the stored numbers would be presented as the flag's)."""
+    for flag, given, key, stored_value in (("--strict", args.strict, "strict", True),
+                                           ("--no-cross", args.no_cross, "cross", False),
+                                           ("--no-bridge", args.no_bridge, "bridge", False),
+                                           ("--no-geometry", args.no_geometry, "geometry", False)):
+        if given and stored.get(key, not stored_value) != stored_value:
+            raise BenchError(f"--resume {args.resume}: {flag} conflicts with the run's stored settings "
+                             f"({key}={stored.get(key, not stored_value)}); leave {flag} out to resume it, "
+                             "or start another run without --resume")
+
+
 def _run_config(args: argparse.Namespace):
     from .runner import RunConfig
     from .store import RunStore
@@ -133,6 +146,7 @@ def _run_config(args: argparse.Namespace):
         base = dict(man.get("config", {}))
         base["run_id"] = args.resume
         base.setdefault("ties", "pessimistic")  # runs stored before --ties existed ranked ties last
+        _refuse_resume_flags(args, base)
         if args.adapters is None:
             invs = man.get("invocations", [])
             base["adapters"] = ",".join(dict.fromkeys(a for inv in invs for a in inv.get("adapters", [])))

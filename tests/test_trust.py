@@ -145,3 +145,27 @@ def test_a_damaged_cache_chunk_is_recomputed(tmp_path, kind, damage):
     again = cache.get_or_compute("k", ids, fn, kind, chunk=2)[0]
     assert calls == [[0, 1], [2], [0, 1]]  # only the damaged chunk, and it is recomputed
     assert [np.asarray(x).tolist() for x in again] == [np.asarray(x).tolist() for x in first]
+
+
+@pytest.mark.parametrize("flag", ["--strict", "--no-cross"])
+def test_resume_refuses_flags_that_contradict_the_stored_run(rendered_dataset, tmp_path, with_plugin, capsys, flag):
+    argv = ["run", "--adapters", "plugin-const", "--no-progress", "--quiet", "--latency-samples", "0",
+            "--dataset", str(rendered_dataset), "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    run = _only_run(tmp_path).name
+    capsys.readouterr()
+    resume = ["run", "--resume", run, "--results-dir", str(tmp_path), "--no-progress", "--quiet"]
+    assert main([*resume, flag]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} conflicts with the run's stored settings" in err and len(err.strip().splitlines()) == 1
+    assert main(resume) == 0  # without the flag it resumes
+
+
+def test_resume_keeps_a_strict_run_strict(rendered_dataset, tmp_path, with_plugin, capsys):
+    argv = ["run", "--adapters", "plugin-const", "--no-progress", "--quiet", "--latency-samples", "0",
+            "--dataset", str(rendered_dataset), "--results-dir", str(tmp_path), "--strict", "--no-cross"]
+    assert main(argv) == 0
+    run = _only_run(tmp_path).name
+    assert main(["run", "--resume", run, "--results-dir", str(tmp_path), "--no-progress", "--quiet",
+                 "--strict", "--no-cross"]) == 0
+    capsys.readouterr()
