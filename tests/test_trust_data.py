@@ -116,3 +116,11 @@ def test_the_pixel_limit_is_part_of_the_cache_key(ds_copy, tmp_path, with_plugin
     rec = json.loads(job.read_text())
     assert rec.get("n_skipped", 0) == 0 and rec["metrics"]["n"] == 6
     capsys.readouterr()
+
+
+def test_data_show_on_a_missing_image_is_one_line(ds_copy, tmp_path, capsys):
+    missing = ds_copy / "images" / "ood" / "en" / "0_0.png"
+    missing.unlink()
+    assert main(["data", "show", "--dataset", str(ds_copy), "--out", str(tmp_path / "sheets")]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and len(err.strip().splitlines()) == 1
