@@ -114,6 +114,9 @@ def _check_run_args(args: argparse.Namespace) -> None:
             raise BenchError(f"{flag} is empty; name at least one (or leave {flag} out for the default)")
     if args.run_id is not None:
         check_name(args.run_id, "--run-id")
+    for name, folder in args.model_path:  # a typo would make the adapter "unavailable" and measure nothing
+        if not Path(folder).expanduser().exists():
+            raise BenchError(f"--model-path {name}={folder}: no such file or folder")
     results = Path(args.results_dir)
     if results.exists() and not results.is_dir():
         raise BenchError(f"--results-dir {results} is not a folder")
@@ -194,6 +197,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_summary(Path(args.results_dir), run_id), flush=True)
     print(runner.summary.text(), file=sys.stderr)  # last: what the run did, what failed, what did not run
+    counts = runner.summary.counts
+    if counts.get("skipped") and not any(counts.get(s) for s in ("computed", "cached", "reused")):
+        print("bench: nothing was measured: every job was skipped (reasons above)", file=sys.stderr)
+        return 1
     return 1 if runner.failed_jobs else 0
 
 

@@ -169,3 +169,23 @@ def test_resume_keeps_a_strict_run_strict(rendered_dataset, tmp_path, with_plugi
     assert main(["run", "--resume", run, "--results-dir", str(tmp_path), "--no-progress", "--quiet",
                  "--strict", "--no-cross"]) == 0
     capsys.readouterr()
+
+
+def test_a_missing_model_path_is_bad_input(rendered_dataset, tmp_path, capsys):
+    assert main(["run", "--adapters", "ours-onnx", "--model-path", f"ours-onnx={tmp_path / 'missing'}",
+                 "--dataset", str(rendered_dataset), "--results-dir", str(tmp_path / "r"), "--no-progress",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--model-path ours-onnx=" in err and "no such file or folder" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_run_whose_every_image_is_missing_says_so_and_fails(rendered_dataset, tmp_path, with_plugin, capsys):
+    import shutil
+
+    ds = Path(shutil.copytree(rendered_dataset, tmp_path / "ds"))
+    shutil.rmtree(ds / "images")
+    assert _run(ds, tmp_path / "r") == 1
+    err = capsys.readouterr().err
+    assert "nothing was measured" in err
+    assert "no readable query images for within-en: 6 file not found, e.g. images/ood/en/0_0.png" in err
