@@ -189,3 +189,30 @@ def test_a_run_whose_every_image_is_missing_says_so_and_fails(rendered_dataset, 
     err = capsys.readouterr().err
     assert "nothing was measured" in err
     assert "no readable query images for within-en: 6 file not found, e.g. images/ood/en/0_0.png" in err
+
+
+def test_device_cuda_on_a_cpu_engine_records_the_cpu(rendered_dataset, tmp_path, with_plugin, capsys):
+    """--device cuda: an engine that never uses an accelerator (card gpu 0) computed on the CPU, and
+    its record says so (it said cuda)."""
+    assert main(["run", "--adapters", "plugin-const", "--dataset", str(rendered_dataset), "--results-dir",
+                 str(tmp_path), "--no-progress", "--quiet", "--latency-samples", "2", "--no-cross",
+                 "--device", "cuda"]) == 0
+    rec = json.loads((_only_run(tmp_path) / "adapters" / "plugin-const.json").read_text())
+    assert rec["latency_ms"] is not None and rec["latency_device"] == "cpu"
+    capsys.readouterr()
+
+
+def test_compute_device_follows_the_card_and_the_machine():
+    import sys
+
+    from bench.adapter import device_available
+    from bench.options import AdapterOptions
+    from bench.registry import get
+
+    tess = get("tesseract")(AdapterOptions(device="cuda"))
+    assert tess.compute_device() == "cpu"
+    onnx = get("ours-int8")(AdapterOptions(device="cuda"))
+    assert onnx.compute_device() == "cpu"
+    torch_ours = get("ours")(AdapterOptions(device="cuda"))
+    has_cuda = "torch" in sys.modules and device_available("cuda")
+    assert torch_ours.compute_device() == ("cuda" if has_cuda else "cpu")
