@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import time
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .errors import ResultsNotWritable
 from .store import atomic_write_bytes
 
 EncodeFn = Callable[[Sequence[int]], tuple[list, dict[int, str]]]
@@ -66,6 +68,7 @@ class OutputCache:
     def __init__(self, root: Path | None = None, enabled: bool = True) -> None:
         self.root = Path(root) if root else default_cache_dir()
         self.enabled = enabled
+        self._warned = False
 
     def chunks(self, key: str, ids: Sequence[str], kind: str, chunk: int) -> list[tuple[list[int], Path]]:
         """The chunks of ``ids`` under ``key``: (item indices, chunk file), in order.
@@ -86,8 +89,17 @@ class OutputCache:
         return self._read(path, ids, kind) if self.enabled else None
 
     def write_chunk(self, path: Path, ids: list[str], outs: list, errs: dict[str, str], kind: str) -> None:
-        if self.enabled:
+        """Store a chunk; a cache folder that is read-only or full is said once and the run goes on
+        uncached (the cache saves time, it never decides or stops a result)."""
+        if not self.enabled:
+            return
+        try:
             self._write(path, ids, outs, errs, kind)
+        except ResultsNotWritable as exc:
+            if not self._warned:
+                self._warned = True
+                print(f"warning: output cache not written ({exc}); outputs are computed but not cached",
+                      file=sys.stderr, flush=True)
 
     def get_or_compute(self, key: str, ids: Sequence[str], fn: EncodeFn, kind: str, chunk: int = 256,
                        progress: Callable[[int], None] | None = None) -> tuple[list, dict[str, str], CacheStats]:

@@ -216,3 +216,30 @@ def test_compute_device_follows_the_card_and_the_machine():
     torch_ours = get("ours")(AdapterOptions(device="cuda"))
     has_cuda = "torch" in sys.modules and device_available("cuda")
     assert torch_ours.compute_device() == ("cuda" if has_cuda else "cpu")
+
+
+@pytest.mark.parametrize("no_cache", [True, False])
+def test_a_read_only_cache_folder_never_stops_a_run(rendered_dataset, tmp_path, with_plugin, capsys, monkeypatch,
+                                                    no_cache):
+    """The output cache (and its content-hash sidecars) read-only or full: --no-cache runs untouched,
+    a cached run goes on uncached with one warning (simulated: tests run as root, whom chmod does not stop)."""
+    import errno
+
+    import bench.store as store
+
+    cache = str(tmp_path / "cache")
+    monkeypatch.setenv("XSB_CACHE_DIR", cache)
+    real = store.tempfile.mkstemp
+
+    def refuse(*args, dir=None, **kwargs):
+        if str(dir).startswith(cache):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(store.tempfile, "mkstemp", refuse)
+    extra = ["--no-cache"] if no_cache else []
+    assert main(["run", "--adapters", "plugin-pixels", "--dataset", str(rendered_dataset), "--results-dir",
+                 str(tmp_path / "r"), "--no-progress", "--quiet", "--latency-samples", "0", "--no-cross", *extra]) == 0
+    err = capsys.readouterr().err
+    assert "3 computed" in err and "Traceback" not in err
+    assert ("output cache not written" in err) != no_cache
