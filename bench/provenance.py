@@ -28,13 +28,16 @@ def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def git_revision(start: Path | None = None) -> dict[str, str | bool | None]:
-    """Commit of the checkout the code runs from (and whether it had local changes)."""
+    """Commit of the checkout the code runs from (and whether it had local changes). Read-only:
+    ``--no-optional-locks`` keeps ``git status`` from taking ``.git/index.lock`` to refresh the index,
+    which would collide with the user's own git commands in that checkout."""
     cwd = start or Path(__file__).resolve().parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                             timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+                             timeout=5, env=env).stdout.strip()
+        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=cwd, capture_output=True, text=True, timeout=5, env=env).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": rev or None, "dirty": bool(dirty) if rev else None}

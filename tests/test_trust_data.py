@@ -124,3 +124,39 @@ def test_data_show_on_a_missing_image_is_one_line(ds_copy, tmp_path, capsys):
     assert main(["data", "show", "--dataset", str(ds_copy), "--out", str(tmp_path / "sheets")]) == 2
     err = capsys.readouterr().err
     assert str(missing) in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["manifest.csv", "dataset.json"])
+def test_a_manifest_symlinked_outside_the_folder_is_refused(ds_copy, tmp_path, capsys, name):
+    outside = tmp_path / f"elsewhere-{name}"
+    (ds_copy / name).rename(outside)
+    (ds_copy / name).symlink_to(outside)
+    with pytest.raises(BenchError, match=f"{name} points outside the dataset folder"):
+        Dataset.load(ds_copy)
+
+
+def test_the_git_revision_is_read_without_taking_the_index_lock(tmp_path):
+    """`git status` refreshes a stale index by taking .git/index.lock and rewriting .git/index, beside
+    the user's own git work in that checkout; provenance must only read."""
+    import os
+    import subprocess
+    import time
+
+    from bench.provenance import git_revision
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+
+    git("init", "-q")
+    (tmp_path / "f.txt").write_text("a\n")
+    git("add", "f.txt")
+    git("commit", "-qm", "x")
+    time.sleep(1.1)
+    os.utime(tmp_path / "f.txt")  # same content, newer stat: the index is stale
+    before = os.stat(tmp_path / ".git" / "index")
+    rev = git_revision(tmp_path)
+    after = os.stat(tmp_path / ".git" / "index")
+    assert rev["commit"] and rev["dirty"] is False
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # never rewritten
