@@ -243,3 +243,18 @@ def test_a_read_only_cache_folder_never_stops_a_run(rendered_dataset, tmp_path, 
     err = capsys.readouterr().err
     assert "3 computed" in err and "Traceback" not in err
     assert ("output cache not written" in err) != no_cache
+
+
+def test_every_invocation_records_the_cpu_instruction_sets_and_onnxruntime(rendered_dataset, tmp_path, with_plugin,
+                                                                          capsys):
+    """int8 kernels (and so int8 numbers) depend on AVX2 / AVX-512 / VNNI: the run says which it had."""
+    import importlib.metadata
+
+    assert _run(rendered_dataset, tmp_path) == 0
+    inv = json.loads((_only_run(tmp_path) / "run.json").read_text())["invocations"][-1]
+    flags = set(Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split(":", 1)[1].split())
+    assert inv["hardware"]["cpu_flags"] == [f for f in inv["hardware"]["cpu_flags"] if f in flags]
+    assert ("avx2" in inv["hardware"]["cpu_flags"]) == ("avx2" in flags)
+    assert ("avx512_vnni" in inv["hardware"]["cpu_flags"]) == ("avx512_vnni" in flags)
+    assert inv["versions"]["onnxruntime"] == importlib.metadata.version("onnxruntime")
+    capsys.readouterr()
