@@ -67,10 +67,11 @@ def collect(results_dir: Path, run_ids: Iterable[str] | None = None, dataset: st
 
 
 def _one_run_per_adapter(jobs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Each adapter's jobs from one run only (the run of its latest finished job, ``jobs`` being
-    sorted by finish time), and {adapter: [runs left out]}: pooling jobs of runs with other data
-    or settings would make a number no run measured."""
+    """Each adapter's jobs from one run only (the run of its latest done job, else of its latest
+    record, ``jobs`` being sorted by finish time), and {adapter: [runs left out]}: pooling jobs of runs
+    with other data or settings would make a number no run measured."""
     latest = jobs.groupby("adapter", sort=False)["run_id"].last()
+    latest.update(jobs[jobs["status"] == "done"].groupby("adapter", sort=False)["run_id"].last())
     keep = jobs["run_id"] == jobs["adapter"].map(latest)
     left_out = {a: sorted(set(g["run_id"])) for a, g in jobs[~keep].groupby("adapter")}
     return jobs[keep], left_out

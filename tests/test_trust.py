@@ -40,6 +40,25 @@ def test_table_rows_never_pool_two_runs_and_name_their_run(rendered_dataset, tmp
     assert row["ood:acc@1"] == 1 / 5  # "dog" for every image: one English word right
 
 
+def test_a_later_run_where_the_adapter_did_not_finish_does_not_hide_its_numbers(rendered_dataset, tmp_path,
+                                                                                 with_plugin, capsys):
+    assert _run(rendered_dataset, tmp_path) == 0
+    first = _only_run(tmp_path).name
+    time.sleep(1.1)
+    assert _run(rendered_dataset, tmp_path, "--limit", "5") == 0
+    second = next(p for p in (tmp_path / "runs").iterdir() if p.name != first)
+    for job in (second / "jobs" / "plugin-const").rglob("*.json"):  # as if it had failed there
+        rec = json.loads(job.read_text())
+        rec.update(status="failed", reason="engine exploded")
+        rec.pop("metrics", None)
+        job.write_text(json.dumps(rec))
+    capsys.readouterr()
+    assert main(["table", "--results-dir", str(tmp_path), "--out", str(tmp_path / "t")]) == 0
+    row = pd.read_csv(tmp_path / "t" / "table2_within.csv").set_index("adapter").loc["plugin-const"]
+    assert row["run"] == first and row["ood:n"] == 18
+    assert f"also in {second.name}" in capsys.readouterr().err
+
+
 def test_a_truncated_job_file_is_an_error_naming_it(rendered_dataset, tmp_path, with_plugin, capsys):
     assert _run(rendered_dataset, tmp_path) == 0
     job = _only_run(tmp_path) / "jobs" / "plugin-const" / "ood" / "within-zh.json"
