@@ -37,6 +37,11 @@ def test_shifted_semantic_ids_are_refused_naming_rows(ds_copy, tmp_path, with_pl
     assert not (tmp_path / "r").exists()
 
 
+def test_a_validator_can_load_shifted_ids_to_report_them(ds_copy):
+    _edit_manifest(ds_copy, lambda df: df.__setitem__("semantic_id", (df["semantic_id"].astype(int) + 1).astype(str)))
+    assert len(Dataset.load(ds_copy, check_concepts=False).samples) == 18
+
+
 def test_semantic_ids_missing_from_the_lexicon_are_refused(ds_copy):
     _edit_manifest(ds_copy, lambda df: df.__setitem__("semantic_id", df["semantic_id"].replace("5", "40")))
     with pytest.raises(BenchError, match=r"3 row\(s\) have a semantic_id that is not in the lexicon"):

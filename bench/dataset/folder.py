@@ -39,7 +39,9 @@ class Dataset:
     _hashes: dict = field(default_factory=dict, repr=False, compare=False)  # rel -> ("ok"|"refused", value)
 
     @classmethod
-    def load(cls, root: str | Path) -> "Dataset":
+    def load(cls, root: str | Path, check_concepts: bool = True) -> "Dataset":
+        """Load and validate a folder; ``check_concepts=False`` leaves the manifest-against-lexicon
+        check (``check_ids``) to a caller that reports it instead of refusing (``bench data validate``)."""
         root = Path(root).expanduser().resolve()
         if not root.is_dir():
             raise BenchError(f"dataset folder not found: {root}")
@@ -53,7 +55,8 @@ class Dataset:
         if meta.get("lexicon"):
             lex_path = inside_folder(root, str(meta["lexicon"]), "dataset.json lexicon")
             lexicon = Lexicon.load(lex_path)
-            check_ids(samples, lexicon, next((root / n for n in MANIFEST_NAMES if (root / n).is_file()), root))
+            if check_concepts:
+                check_ids(samples, lexicon, next((root / n for n in MANIFEST_NAMES if (root / n).is_file()), root))
         name = meta.get("name") or root.name
         check_name(name, f"dataset name in {root / 'dataset.json'}" if meta.get("name") else "dataset folder name")
         return cls(root=root, samples=samples, name=name, lexicon=lexicon, meta=meta, embedded=embedded)
