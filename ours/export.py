@@ -75,7 +75,7 @@ class _Calibration:
 #   not used to choose): pooled fp32 0.546, this int8 0.527 (en 0.617, zh 0.340, es 0.623), the previous 0.466.
 # - Issue 25: on x86 CPUs without VNNI (AVX2 only, e.g. this AMD EPYC VM), onnxruntime's u8s8 kernels
 #   add pairs of uint8 x int8 products in int16 (VPMADDUBSW), which saturates for 8-bit weights: the export
-#   above read 0.719/0.746/0.443 on the stored run's OOD queries where VNNI machines read 0.770/0.802/0.444
+#   above read 0.719/0.746/0.443 on the stored run's OOD queries where that run (CPU flags unrecorded) read 0.770/0.802/0.444
 #   (fp32 0.780/0.813/0.448). Weights are now quantized to 7 bits (``reduce_range``): the pair sums fit in
 #   int16 on every x86 CPU. Checked on 300 in-domain renders per language, cosine to fp32 en/zh/es: 8-bit
 #   0.986/0.988/0.988, 7-bit 0.997/0.996/0.997, signed activations (QInt8/QInt8) 0.987/0.989/0.989 and 2.5x
