@@ -49,6 +49,13 @@ class _OursBase(EmbeddingAdapter):
             return Availability(False, f"no {cls.onnx_file} in {folder}; fix: `ours export {folder}`")
         return Availability(True)
 
+    def compute_device(self) -> str:
+        """The torch model sits on --device (its card asks for no GPU share: it is small)."""
+        from bench.adapter import device_available
+
+        device = str(self.options.device)
+        return device if device == "cpu" or device_available(device) else "cpu"
+
     def load(self) -> None:
         import torch
 
@@ -144,6 +151,9 @@ class _OursOnnx(_OursBase):
 
     checkpoint = "ours"
     requires_modules = ("torch", "safetensors", "onnxruntime")
+
+    def compute_device(self) -> str:
+        return "cpu"  # onnxruntime's CPU provider, whatever --device says
 
 
 @register

@@ -7,6 +7,8 @@ only inside ``load`` and the methods that need them, so listing adapters stays c
 """
 from __future__ import annotations
 
+import sys
+
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -115,6 +117,15 @@ class Adapter(ABC):
         return {**class_settings(type(self)), "batch_size": self.batch_size, "device": device,
                 "dtype": self.options.dtype}
 
+    def compute_device(self) -> str:
+        """Where this adapter's outputs are computed, as records state it: ``--device`` when the card
+        says the adapter uses an accelerator (``gpu`` > 0) and that device exists here, else cpu (an
+        engine such as Tesseract runs on the CPU whatever --device says). Override where it differs."""
+        device = str(self.options.device)
+        if device == "cpu" or self.card.gpu <= 0:
+            return "cpu"
+        return device if device_available(device) else "cpu"
+
     def cache_key(self) -> str:
         """Identifies this adapter's outputs for the on-disk cache: everything that decides them.
 
@@ -167,3 +178,17 @@ class EmbeddingAdapter(Adapter):
         """The embedding part of the image outputs (for geometry and maps): all of it by default."""
         return image_outputs
 
+
+
+def device_available(device: str) -> bool:
+    """Whether an accelerator exists here, asked of torch only when something already imported it
+    (an adapter that places its model on the device does; one that never imports torch runs on the CPU)."""
+    torch = sys.modules.get("torch")
+    kind = device.split(":")[0]
+    if torch is None:
+        return False
+    if kind == "cuda":
+        return bool(torch.cuda.is_available())
+    if kind == "mps":
+        return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    return True  # xpu, npu: as the adapter was told

@@ -124,7 +124,7 @@ class AdapterRun:
             images = sample_images(ctx.ds, ctx.plan.splits[0], ctx.cfg.latency_samples, self.unavailable_langs)
             latency = measure_latency(adapter, images)
             if latency:
-                latency.update({"latency_threads": ctx.cfg.threads, "latency_device": ctx.cfg.device})
+                latency.update({"latency_threads": ctx.cfg.threads, "latency_device": adapter.compute_device()})
             record.set_latency(latency)
         record.status, record.reason = "loaded", ""
         write_adapter(ctx, record, self.cls)

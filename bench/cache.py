@@ -13,13 +13,16 @@ import hashlib
 import io
 import json
 import os
+import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .errors import ResultsNotWritable
 from .store import atomic_write_bytes
 
 EncodeFn = Callable[[Sequence[int]], tuple[list, dict[int, str]]]
@@ -74,6 +77,7 @@ class OutputCache:
     def __init__(self, root: Path | None = None, enabled: bool = True) -> None:
         self.root = Path(root) if root else default_cache_dir()
         self.enabled = enabled
+        self._warned = False
 
     def chunks(self, key: str, ids: Sequence[str], kind: str, chunk: int) -> list[tuple[list[int], Path]]:
         """The chunks of ``ids`` under ``key``: (item indices, chunk file), in order.
@@ -94,8 +98,17 @@ class OutputCache:
         return self._read(path, ids, kind) if self.enabled else None
 
     def write_chunk(self, path: Path, ids: list[str], outs: list, errs: dict[str, str], kind: str) -> None:
-        if self.enabled:
+        """Store a chunk; a cache folder that is read-only or full is said once and the run goes on
+        uncached (the cache saves time, it never decides or stops a result)."""
+        if not self.enabled:
+            return
+        try:
             self._write(path, ids, outs, errs, kind)
+        except ResultsNotWritable as exc:
+            if not self._warned:
+                self._warned = True
+                print(f"warning: output cache not written ({exc}); outputs are computed but not cached",
+                      file=sys.stderr, flush=True)
 
     def get_or_compute(self, key: str, ids: Sequence[str], fn: EncodeFn, kind: str, chunk: int = 256,
                        progress: Callable[[int], None] | None = None) -> tuple[list, dict[str, str], CacheStats]:
@@ -148,15 +161,20 @@ class OutputCache:
         try:
             if kind == "text":
                 d = json.loads(path.read_text(encoding="utf-8"))
-                if d["ids"] != ids:
+                if not isinstance(d, dict) or d.get("ids") != ids:
                     return None
-                return d["outputs"], d["errors"]
+                outs, errs = d.get("outputs"), d.get("errors")
+                if not isinstance(outs, list) or len(outs) != len(ids) or not isinstance(errs, dict):
+                    return None
+                return outs, errs
             with np.load(path, allow_pickle=False) as z:
                 if z["ids"].tolist() != ids:
                     return None
                 errs = json.loads(str(z["errors"][0]))
                 arr = z["outputs"]
+            if not isinstance(errs, dict) or arr.ndim != 2 or len(arr) != len(ids):
+                return None
             outs = [None if ids[i] in errs else arr[i] for i in range(len(ids))]
             return outs, errs
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
-            return None  # a damaged chunk is recomputed, never trusted
+        except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):
+            return None  # any damaged chunk (cut short, not a zip, wrong shape) is recomputed, never trusted

@@ -114,12 +114,28 @@ def _check_run_args(args: argparse.Namespace) -> None:
             raise BenchError(f"{flag} is empty; name at least one (or leave {flag} out for the default)")
     if args.run_id is not None:
         check_name(args.run_id, "--run-id")
+    for name, folder in args.model_path:  # a typo would make the adapter "unavailable" and measure nothing
+        if not Path(folder).expanduser().exists():
+            raise BenchError(f"--model-path {name}={folder}: no such file or folder")
     results = Path(args.results_dir)
     if results.exists() and not results.is_dir():
         raise BenchError(f"--results-dir {results} is not a folder")
     existing = next((p for p in (results, *results.absolute().parents) if p.exists()), None)
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise BenchError(f"--results-dir {results} is not writable ({existing} is read-only for this user)")
+
+
+def _refuse_resume_flags(args: argparse.Namespace, stored: dict) -> None:
+    """--resume continues a run with its stored settings: a flag that says otherwise is refused, never
+    silently ignored (the stored numbers would be presented as the flag's)."""
+    for flag, given, key, stored_value in (("--strict", args.strict, "strict", True),
+                                           ("--no-cross", args.no_cross, "cross", False),
+                                           ("--no-bridge", args.no_bridge, "bridge", False),
+                                           ("--no-geometry", args.no_geometry, "geometry", False)):
+        if given and stored.get(key, not stored_value) != stored_value:
+            raise BenchError(f"--resume {args.resume}: {flag} conflicts with the run's stored settings "
+                             f"({key}={stored.get(key, not stored_value)}); leave {flag} out to resume it, "
+                             "or start another run without --resume")
 
 
 def _run_config(args: argparse.Namespace):
@@ -133,6 +149,7 @@ def _run_config(args: argparse.Namespace):
         base = dict(man.get("config", {}))
         base["run_id"] = args.resume
         base.setdefault("ties", "pessimistic")  # runs stored before --ties existed ranked ties last
+        _refuse_resume_flags(args, base)
         if args.adapters is None:
             invs = man.get("invocations", [])
             base["adapters"] = ",".join(dict.fromkeys(a for inv in invs for a in inv.get("adapters", [])))
@@ -180,6 +197,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_summary(Path(args.results_dir), run_id), flush=True)
     print(runner.summary.text(), file=sys.stderr)  # last: what the run did, what failed, what did not run
+    counts = runner.summary.counts
+    if counts.get("skipped") and not any(counts.get(s) for s in ("computed", "cached", "reused")):
+        print("bench: nothing was measured: every job was skipped (reasons above)", file=sys.stderr)
+        return 1
     return 1 if runner.failed_jobs else 0
 
 
@@ -201,6 +222,10 @@ def cmd_table(args: argparse.Namespace) -> int:
 
     results_dir = Path(args.results_dir)
     jobs, adapters = tables.collect(results_dir, _csv(args.runs) if args.runs else None, args.dataset)
+    for name, runs in sorted(jobs.attrs.get("left_out", {}).items()):
+        kept = jobs.loc[jobs["adapter"] == name, "run_id"].iloc[0]
+        print(f"bench table: {name}: rows from run {kept} (its latest); also in {', '.join(runs)}, "
+              "left out (runs are never pooled; pass --runs to choose)", file=sys.stderr)
     if jobs.empty and not args.reported:
         raise BenchError(f"no finished jobs under {results_dir / 'runs'}; run `bench run` first")
     out = Path(args.out) if args.out else results_dir / "tables"

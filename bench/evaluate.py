@@ -44,6 +44,14 @@ def bridged_scores(trans_norm: list[str], td: TaskData, lexicon: Lexicon, strict
     return scores
 
 
+def why_skipped(skipped: list[dict]) -> str:
+    """Skipped queries counted by reason, each with an example path ("6 file not found, e.g. a.png")."""
+    by: dict[str, list[str]] = {}
+    for s in skipped:
+        by.setdefault(s["reason"], []).append(str(s["path"]))
+    return "; ".join(f"{len(p)} {r}, e.g. {p[0]}" for r, p in by.items()) or "no queries"
+
+
 def retrieval_record(adapter: Adapter, job: Job, td: TaskData, outputs: dict[str, Any], errors: dict[str, str],
                      opts: ScoringOptions, lexicon: Lexicon | None, encode_texts: EncodeTexts,
                      image_outputs: dict[str, int]) -> tuple[JobRecord, list[dict]]:
@@ -53,7 +61,7 @@ def retrieval_record(adapter: Adapter, job: Job, td: TaskData, outputs: dict[str
     skipped = [{"id": sid, "path": path, "reason": errors.get(sid, "no output")}
                for sid, path in zip(td.queries["id"], td.queries["path"]) if outputs.get(sid) is None]
     if not keep:
-        raise BenchError(f"no readable query images for {td.task.key}")
+        raise BenchError(f"no readable query images for {td.task.key}: {why_skipped(skipped)}")
     q = td.queries.iloc[keep]
     targets = td.targets[keep]
     gallery_norm = normalize_all(td.gallery, opts.strict)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import BenchError
+from .textnorm import normalize
 
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 BUILTIN_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.csv"
@@ -63,6 +64,7 @@ class Lexicon:
             dup = {w for w, c in counts.items() if c > 1}
             if dup:
                 raise BenchError(f"lexicon {path or ''}: duplicate {lang} words: {sorted(dup)[:5]}")
+            _refuse_normalized_twins(lex.table, lang, path)
         return lex
 
     @cached_property
@@ -101,3 +103,20 @@ class Lexicon:
     def _check_lang(self, lang: str) -> None:
         if lang not in self.languages:
             raise BenchError(f"language {lang!r} is not in the lexicon (it has {', '.join(self.languages)})")
+
+
+def _refuse_normalized_twins(table: pd.DataFrame, lang: str, path: Path | None) -> None:
+    """Words that differ only in case, NFC form or edge spaces/punctuation ("AIR" and "air", NFD and
+    NFC "año") are one word once scoring normalizes them: as two gallery candidates they would tie
+    with each other and halve a perfect reading. Refused at load, naming them."""
+    first: dict[str, tuple[int, str]] = {}
+    for sid, word in zip(table["semantic_id"], table[lang]):
+        if not word:
+            continue
+        key = normalize(word)
+        if key in first and first[key][1] != word:
+            other_sid, other = first[key]
+            raise BenchError(f"lexicon {path or ''}: {lang} words {other!r} (semantic_id {other_sid}) and {word!r} "
+                             f"(semantic_id {sid}) are the same word after normalization ({key!r}: case, "
+                             "Unicode NFC and edge spaces/punctuation are ignored); merge or remove one")
+        first.setdefault(key, (int(sid), word))

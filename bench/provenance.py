@@ -28,13 +28,16 @@ def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def git_revision(start: Path | None = None) -> dict[str, str | bool | None]:
-    """Commit of the checkout the code runs from (and whether it had local changes)."""
+    """Commit of the checkout the code runs from (and whether it had local changes). Read-only:
+    ``--no-optional-locks`` keeps ``git status`` from taking ``.git/index.lock`` to refresh the index,
+    which would collide with the user's own git commands in that checkout."""
     cwd = start or Path(__file__).resolve().parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                             timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+                             timeout=5, env=env).stdout.strip()
+        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=cwd, capture_output=True, text=True, timeout=5, env=env).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": rev or None, "dirty": bool(dirty) if rev else None}
@@ -46,6 +49,7 @@ def hardware() -> dict[str, object]:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "cpu": _cpu_model(),
+        "cpu_flags": cpu_flags(),  # int8 kernels differ by instruction set (VNNI or not): numbers can too
     }
     try:
         pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
@@ -56,6 +60,24 @@ def hardware() -> dict[str, object]:
     if torch is not None and torch.cuda.is_available():
         info["gpu"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     return info
+
+
+# instruction-set extensions that change which math kernels run (onnxruntime and torch pick by them)
+SIMD_FLAGS = ("sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
+              "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16",
+              "asimd", "asimddp", "sve", "sve2", "i8mm", "bf16")
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's SIMD instruction-set flags this machine reports (from /proc/cpuinfo; [] elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in SIMD_FLAGS if f in have]
+    except OSError:
+        pass
+    return []
 
 
 def _cpu_model() -> str:

@@ -12,12 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .errors import BenchError
+
 SCHEMA_VERSION = 1  # 0: records stored before versioning (same keys, no version field)
 JOB_STATES = ("done", "failed", "skipped", "unavailable")
 
 
-class RecordError(ValueError):
-    """A stored record that cannot be read as this version's record (says which key and why)."""
+class RecordError(BenchError, ValueError):
+    """A stored record that cannot be read as this version's record (says which file, key and why);
+    a BenchError, so the CLI prints it as one line and exits 2."""
 
 
 # dataclass field -> key on disk, where the key is not a Python name
@@ -103,6 +106,10 @@ class JobRecord:
         version = _check_version(d, where)
         for key in ("adapter", "split", "task", "status"):
             _require_str(d, key, where)
+        if d["status"] == "done":  # a finished job is its numbers: without them it is damage, not a result
+            need = "geometry" if d["task"] == "geometry" else "metrics"
+            if not isinstance(d.get(need), dict):
+                raise RecordError(f"{where}: marked done but key {need!r} is missing or not an object")
         known, extra = _split_known(cls, d)
         return cls(**known, extra=extra, schema_version=version)
 

@@ -88,16 +88,25 @@ class Runner:
     def _open_manifest(self, invocation: dict) -> dict:
         """Record this invocation in run.json (under the run's lock: concurrent runs keep theirs)."""
         ident = self.cfg.identity(self.ds)
+        # a declared fingerprint is a promise about the images; the content they have now checks it
+        content = self.ds.content_fingerprint if self.ds.meta.get("fingerprint") else None
 
         def new() -> dict:
-            return {"run_id": self.run_id, "identity": ident, "dataset_path": str(self.ds.root),
-                    "config": {k: v for k, v in asdict(self.cfg).items() if k not in ("progress",)},
-                    "created": provenance.now(), "invocations": []}
+            man = {"run_id": self.run_id, "identity": ident, "dataset_path": str(self.ds.root),
+                   "config": {k: v for k, v in asdict(self.cfg).items() if k not in ("progress",)},
+                   "created": provenance.now(), "invocations": []}
+            return {**man, "content_fingerprint": content} if content else man
 
         def check(manifest: dict) -> None:
             if {"ties": LEGACY_TIES, **manifest.get("identity", {})} != ident:  # older runs: pessimistic
                 raise BenchError(f"run {self.run_id} exists with another dataset or settings; "
                                  "choose another --run-id")
+            stored = manifest.setdefault("content_fingerprint", content) if content else None
+            if stored != content:
+                raise BenchError(f"dataset {self.ds.name}: its manifest, lexicon or images changed since run "
+                                 f"{self.run_id} was stored (content {stored} -> {content}), yet dataset.json "
+                                 f"declares the same fingerprint {self.ds.fingerprint!r}; change or remove the "
+                                 "declared fingerprint, or pass --run-id for a new run")
 
         return self.store.add_invocation(invocation, new, check)
 

@@ -163,6 +163,16 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def read_record(path: Path) -> Any:
+    """Parsed JSON of a stored record. Writes are atomic, so a file that does not parse was damaged
+    afterwards (a copy cut short, a disk error): a RecordError naming it, never silently skipped."""
+    try:
+        return read_json(path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(f"damaged record {path} ({type(exc).__name__}: {str(exc)[:80]}); restore it, "
+                          "or delete it to recompute what it held") from None
+
+
 @dataclass
 class RunStore:
     """One run folder."""
@@ -184,7 +194,10 @@ class RunStore:
     # run manifest -------------------------------------------------------------------------
     def read_manifest(self) -> dict | None:
         p = self.root / "run.json"
-        return read_json(p) if p.is_file() else None
+        man = read_record(p) if p.is_file() else None
+        if man is not None and not isinstance(man, dict):
+            raise RecordError(f"damaged record {p}: expected a JSON object, got {type(man).__name__}")
+        return man
 
     def write_manifest(self, manifest: dict) -> None:
         atomic_write_json(self.root / "run.json", manifest)
@@ -248,7 +261,7 @@ class RunStore:
 
     def read_adapter(self, adapter: str) -> dict | None:
         p = self.adapter_path(adapter)
-        return read_json(p) if p.is_file() else None
+        return read_record(p) if p.is_file() else None
 
     def write_adapter(self, adapter: str, record: dict) -> None:
         atomic_write_json(self.adapter_path(adapter), record)
@@ -288,15 +301,13 @@ class RunStore:
         return self.root / "jobs" / adapter / split / f"{task}.json"
 
     def read_job(self, adapter: str, split: str, task: str) -> dict | None:
-        """A job's record, or None when there is none (or it cannot be parsed: never trusted)."""
+        """A job's record, or None when there is none; a damaged one is a RecordError naming it."""
         p = self.job_path(adapter, split, task)
         if not p.is_file():
             return None
-        try:
-            rec = read_json(p)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return None
-        return rec if isinstance(rec, dict) else None
+        rec = read_record(p)
+        JobRecord.from_disk(rec, str(p))  # checks it is a job record
+        return rec
 
     def is_done(self, adapter: str, split: str, task: str) -> bool:
         rec = self.read_job(adapter, split, task)
@@ -312,12 +323,9 @@ class RunStore:
         atomic_write_json(p, record)
 
     def read_job_record(self, adapter: str, split: str, task: str) -> JobRecord | None:
-        """The typed job record, or None when there is none or it cannot be read (never trusted)."""
+        """The typed job record, or None when there is none (RecordError naming a damaged one)."""
         rec = self.read_job(adapter, split, task)
-        try:
-            return None if rec is None else JobRecord.from_disk(rec)
-        except RecordError:
-            return None
+        return None if rec is None else JobRecord.from_disk(rec)
 
     def write_job_record(self, record: JobRecord, predictions: list[dict] | None = None) -> None:
         """Write a typed job record (and its predictions) under its adapter, split and task."""
@@ -325,7 +333,7 @@ class RunStore:
 
     def iter_job_records(self) -> Iterator[JobRecord]:
         """Every job record of this run as typed records; a file that is not one raises
-        RecordError naming it (files that are not JSON at all are skipped, as by ``iter_jobs``)."""
+        RecordError naming it."""
         for p, rec in self._job_files():
             yield JobRecord.from_disk(rec, str(p))
 
@@ -360,16 +368,12 @@ class RunStore:
             yield rec
 
     def _job_files(self) -> Iterator[tuple[Path, Any]]:
-        """(path, parsed JSON) of every job file, in path order; files that do not parse are skipped."""
+        """(path, parsed JSON) of every job file, in path order; a damaged file is a RecordError naming it."""
         base = self.root / "jobs"
         if not base.is_dir():
             return
         for p in sorted(base.glob("*/*/*.json")):
-            try:
-                rec = read_json(p)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            yield p, rec
+            yield p, read_record(p)
 
 
 def list_runs(results_dir: Path) -> list[RunStore]:

@@ -1,8 +1,10 @@
 """Tables regenerated from stored runs only (Table 2, 3 and 4 layouts of the paper).
 
 Within-language numbers pool all query languages of a split (a micro-average over queries, as
-Acc@K, MRR and NES are per-query means). When the same job appears in several runs, the most
-recently finished one is used. Reported numbers of the paper come from ``results/reported/`` and
+Acc@K, MRR and NES are per-query means). A row never blends runs: when an adapter appears in several
+runs (another dataset, ``--lang``, ``--limit``, ``--seed`` or ``--ties``), all its numbers come from
+the run with its most recently finished job, the column ``run`` names it, and ``collect`` lists the
+runs left out (``jobs.attrs["left_out"]``, which ``bench table`` prints). Reported numbers of the paper come from ``results/reported/`` and
 are always labelled ``reported``. Every row names the tie rule its Acc@K and MRR used (column
 ``ties``; jobs stored before the rule was recorded were pessimistic), and the Markdown and LaTeX
 copies end with a note that states the rules present.
@@ -52,11 +54,27 @@ def collect(results_dir: Path, run_ids: Iterable[str] | None = None, dataset: st
         for rec in run.iter_adapter_records():
             adapters.append({**rec.to_disk(), "run_id": run.run_id})
     jdf = pd.DataFrame(jobs)
+    left_out: dict[str, list[str]] = {}
     if not jdf.empty:
         ties = jdf["ties"] if "ties" in jdf.columns else pd.Series(None, index=jdf.index, dtype=object)
         jdf["ties"] = [t if isinstance(t, str) and t else LEGACY_TIES for t in ties]
-        jdf = jdf.sort_values("finished").drop_duplicates(["adapter", "split", "task", "status"], keep="last")
+        jdf, left_out = _one_run_per_adapter(jdf.sort_values("finished", kind="stable", na_position="first"))
+        jdf = jdf.drop_duplicates(["adapter", "split", "task", "status"], keep="last")
+        chosen = dict(zip(jdf["adapter"], jdf["run_id"]))
+        adapters = [a for a in adapters if chosen.get(a.get("adapter"), a["run_id"]) == a["run_id"]]
+    jdf.attrs["left_out"] = left_out
     return jdf, adapters
+
+
+def _one_run_per_adapter(jobs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Each adapter's jobs from one run only (the run of its latest done job, else of its latest
+    record, ``jobs`` being sorted by finish time), and {adapter: [runs left out]}: pooling jobs of runs
+    with other data or settings would make a number no run measured."""
+    latest = jobs.groupby("adapter", sort=False)["run_id"].last()
+    latest.update(jobs[jobs["status"] == "done"].groupby("adapter", sort=False)["run_id"].last())
+    keep = jobs["run_id"] == jobs["adapter"].map(latest)
+    left_out = {a: sorted(set(g["run_id"])) for a, g in jobs[~keep].groupby("adapter")}
+    return jobs[keep], left_out
 
 
 def _adapter_info(adapters: list[dict]) -> dict[str, dict]:
@@ -81,6 +99,11 @@ def _ties_of(grp: pd.DataFrame) -> str:
     return "+".join(rules)
 
 
+def _run_of(grp: pd.DataFrame) -> str:
+    """The run behind a row (``collect`` keeps one per adapter)."""
+    return "+".join(sorted(set(grp["run_id"]))) if "run_id" in grp.columns else ""
+
+
 def within_table(jobs: pd.DataFrame, adapters: list[dict], splits: list[str] | None = None) -> pd.DataFrame:
     """Table 2 layout: one row per adapter, metric columns per split, params (M) and latency (ms)."""
     done = jobs[(jobs.get("status") == "done") & jobs["task"].str.startswith("within-")] if not jobs.empty else jobs
@@ -92,7 +115,8 @@ def within_table(jobs: pd.DataFrame, adapters: list[dict], splits: list[str] | N
     for name, grp in done.groupby("adapter", sort=False):
         card = info.get(name, {}).get("card", {})
         row = {"group": FAMILY_GROUPS.get(card.get("family", ""), ""), "method": card.get("row_name", name),
-               "adapter": name, "source": "measured", "ties": _ties_of(grp[grp["split"].isin(splits)])}
+               "adapter": name, "source": "measured", "run": _run_of(grp),
+               "ties": _ties_of(grp[grp["split"].isin(splits)])}
         for split in splits:
             pooled = pool([r for r in grp[grp["split"] == split]["metrics"]])
             for m in METRIC_COLS:
@@ -119,7 +143,7 @@ def cross_table(jobs: pd.DataFrame, adapters: list[dict], split: str = "ood") ->
     for name, grp in done.groupby("adapter", sort=False):
         card = info.get(name, {}).get("card", {})
         row = {"group": FAMILY_GROUPS.get(card.get("family", ""), ""), "method": card.get("row_name", name),
-               "adapter": name, "source": "measured", "ties": _ties_of(grp)}
+               "adapter": name, "source": "measured", "run": _run_of(grp), "ties": _ties_of(grp)}
         vals = []
         for d in dirs:
             hit = grp[grp["task"] == f"cross-{d}"]
@@ -180,7 +204,7 @@ def _display(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame
 
 def _column_order(cols: list[str]) -> list[str]:
     """Identity columns, then split blocks (in-domain first, then OOD, then others), then cost."""
-    head = [c for c in ("group", "method", "adapter", "source", "ties") if c in cols]
+    head = [c for c in ("group", "method", "adapter", "source", "run", "ties") if c in cols]
     tail = [c for c in ("params_m", "latency_ms") if c in cols]
     splits = []
     for c in cols:
@@ -257,7 +281,8 @@ def geometry_table(jobs: pd.DataFrame, adapters: list[dict], split: str = "ood")
             continue
         g = rec["geometry"]
         row = {"group": FAMILY_GROUPS.get(family, ""), "method": card.get("row_name", rec["adapter"]),
-               "adapter": rec["adapter"], "source": "measured", "ties": acc_ties.get(rec["adapter"]),
+               "adapter": rec["adapter"], "source": "measured", "run": rec.get("run_id"),
+               "ties": acc_ties.get(rec["adapter"]),
                "R": g.get("R"), "D": g.get("D"),
                f"{split}:acc@1": acc.get(rec["adapter"]), "R/D": g.get("R/D")}
         for pair, d in sorted(g.get("language_centre_distances", {}).items()):
@@ -273,7 +298,7 @@ def geometry_columns(df: pd.DataFrame) -> list[str]:
     head = [c for c in ("group", "method", "adapter", "source", "R", "D") if c in cols]
     acc = sorted(c for c in cols if c.endswith(":acc@1"))
     centres = sorted(c for c in cols if c.startswith("centre:"))
-    tail = [c for c in ("R/D", *centres, *INT_COLS, "ties") if c in cols]  # ties: the Acc@1 column's rule
+    tail = [c for c in ("R/D", *centres, *INT_COLS, "run", "ties") if c in cols]  # ties: the Acc@1 column's rule
     return head + acc + tail + [c for c in cols if c not in head + acc + tail]
 
 

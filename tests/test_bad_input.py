@@ -107,9 +107,10 @@ def test_all_images_unreadable_skips_the_job_not_the_run(tmp_path, with_plugin):
     for i in range(2):
         (tmp_path / f"{i}.png").rename(tmp_path / "ds" / f"{i}.png")
     (tmp_path / "ds" / "manifest.csv").write_text(H + "".join(rows))
-    assert _run(tmp_path / "r", "--adapters", "plugin-const", "--dataset", str(tmp_path / "ds")) == 0
+    # the run ends normally, but nothing was measured: exit 1 (issue 25), the reason named in the record
+    assert _run(tmp_path / "r", "--adapters", "plugin-const", "--dataset", str(tmp_path / "ds")) == 1
     rec = _job(tmp_path / "r", "plugin-const")
-    assert rec["status"] == "skipped" and "no readable query images" in rec["reason"]
+    assert rec["status"] == "skipped" and "no readable query images" in rec["reason"] and "cannot decode" in rec["reason"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

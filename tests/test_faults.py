@@ -14,6 +14,7 @@ import pytest
 
 from bench.cache import OutputCache
 from bench.cli import main
+from bench.records import RecordError
 from bench.store import RunStore, atomic_write_bytes
 from tests.helpers import make_dataset
 from tests.results_util import assert_final_files_whole, finished_marks, job_files
@@ -100,13 +101,16 @@ def test_sigkill_anywhere_resumes_to_identical_results(tmp_path, plugin_env):
 
 
 def test_half_written_files_are_never_results(tmp_path):
-    """The readers' side: a truncated job record is not done, a truncated cache chunk is recomputed."""
+    """The readers' side: a truncated job record is an error naming it (never a result, never silently
+    dropped: issue 25), a truncated cache chunk is recomputed."""
     store = RunStore(tmp_path / "run")
-    store.write_job("a", "ood", "within-en", {"status": "done", "metrics": {}})
+    store.write_job("a", "ood", "within-en", {"adapter": "a", "split": "ood", "task": "within-en",
+                                              "status": "done", "metrics": {}})
     assert store.is_done("a", "ood", "within-en")
     path = store.job_path("a", "ood", "within-en")
     path.write_text(path.read_text()[:10])
-    assert not store.is_done("a", "ood", "within-en") and store.read_job("a", "ood", "within-en") is None
+    with pytest.raises(RecordError, match=str(path)):
+        store.is_done("a", "ood", "within-en")
 
     cache = OutputCache(tmp_path / "cache")
     calls = []

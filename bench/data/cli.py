@@ -173,8 +173,20 @@ def write_sheets(root: Path, samples, out: Path, split: str | None = None, lang:
         groups = [g for _, g in part[part["style"].isin(styles)].groupby("style", sort=True)]
         picks = pd.concat([g.iloc[sorted({(j * len(g) // per + 37 * si) % len(g) for j in range(per)})]
                            for si, g in enumerate(groups)]).head(n)  # other words for each style
-        images = [(load(p) if load else Image.open(root / p)).convert("L") for p in picks["path"]]
+        images = [_sheet_image(root, p, load) for p in picks["path"]]
         path = out / f"{sp}-{lg}.png"
         contact_sheet(images, labels=list(picks["style"])).save(path)
         paths.append(path)
     return paths
+
+
+def _sheet_image(root: Path, rel: str, load=None):
+    """One image for a contact sheet; one that cannot be read is a one-line error naming it."""
+    from PIL import Image
+
+    from bench.dataset import ImageLoadError
+
+    try:
+        return (load(rel) if load else Image.open(root / rel)).convert("L")
+    except (ImageLoadError, OSError) as exc:
+        raise BenchError(f"cannot show {root / rel}: {exc}") from None

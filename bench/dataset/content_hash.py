@@ -12,6 +12,7 @@ import os
 import stat
 from pathlib import Path
 
+from ..errors import ResultsNotWritable
 from ..store import atomic_write_bytes
 
 HASH_SIDECAR_VERSION = 1
@@ -43,7 +44,7 @@ def write_sidecar(path: Path, root: Path, files: dict) -> None:
     data = {"version": HASH_SIDECAR_VERSION, "root": str(root), "files": files}
     try:
         atomic_write_bytes(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    except OSError:
+    except (OSError, ResultsNotWritable):  # atomic_write_bytes turns OSError into ResultsNotWritable
         pass  # a read-only or full cache only costs hashing again next time
 
 

@@ -16,7 +16,7 @@ from ..errors import BenchError
 from ..lexicon import Lexicon
 from ..store import check_name
 from .content_hash import hash_file, read_sidecar, sidecar_path, write_sidecar
-from .decode import DECODER_FUNCTIONS, ImageLoadError, decode_image, load_image
+from .decode import DECODER_FUNCTIONS, MAX_WORD_PIXELS, ImageLoadError, decode_image, load_image, max_word_pixels
 from .embedded import EmbeddedImages
 from .manifest import MANIFEST_NAMES, inside_folder, read_manifest, read_meta, validate_manifest
 
@@ -39,7 +39,9 @@ class Dataset:
     _hashes: dict = field(default_factory=dict, repr=False, compare=False)  # rel -> ("ok"|"refused", value)
 
     @classmethod
-    def load(cls, root: str | Path) -> "Dataset":
+    def load(cls, root: str | Path, check_concepts: bool = True) -> "Dataset":
+        """Load and validate a folder; ``check_concepts=False`` leaves the manifest-against-lexicon
+        check (``check_ids``) to a caller that reports it instead of refusing (``bench data validate``)."""
         root = Path(root).expanduser().resolve()
         if not root.is_dir():
             raise BenchError(f"dataset folder not found: {root}")
@@ -53,6 +55,8 @@ class Dataset:
         if meta.get("lexicon"):
             lex_path = inside_folder(root, str(meta["lexicon"]), "dataset.json lexicon")
             lexicon = Lexicon.load(lex_path)
+            if check_concepts:
+                check_ids(samples, lexicon, next((root / n for n in MANIFEST_NAMES if (root / n).is_file()), root))
         name = meta.get("name") or root.name
         check_name(name, f"dataset name in {root / 'dataset.json'}" if meta.get("name") else "dataset folder name")
         return cls(root=root, samples=samples, name=name, lexicon=lexicon, meta=meta, embedded=embedded)
@@ -98,10 +102,16 @@ class Dataset:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Content fingerprint: the declared one if the builder wrote it, else the manifest, the
-        lexicon and the content hash of every image (or why it cannot be read)."""
+        """The dataset's identity in run ids: the declared one if the builder wrote it (runs then
+        verify it against ``content_fingerprint``), else ``content_fingerprint``."""
         if self.meta.get("fingerprint"):
             return str(self.meta["fingerprint"])
+        return self.content_fingerprint
+
+    @cached_property
+    def content_fingerprint(self) -> str:
+        """The manifest, the lexicon and the content hash of every image (or why it cannot be read);
+        image hashes are kept in the sidecar, so only changed files are read again."""
         h = hashlib.sha256()
         for name in (*MANIFEST_NAMES, "dataset.json"):
             p = self.root / name
@@ -204,9 +214,47 @@ class Dataset:
         return load_image(path)
 
 
-@cache
+def check_ids(samples: pd.DataFrame, lexicon: Lexicon, where: Path) -> None:
+    """Every semantic_id >= 0 must be a lexicon concept, and a row whose language the lexicon has must
+    carry that concept's word (compared normalized): a 1-based or shifted id column would otherwise
+    score every cross-language query against the wrong word, and an unknown id drop it silently."""
+    from ..textnorm import normalize
+
+    words = {lang: {i: normalize(w) for i, w in lexicon.word_of(lang).items()} for lang in lexicon.languages}
+    known = set(lexicon.table["semantic_id"].tolist())
+    unknown, wrong = [], []
+    for row, (sid, lang, text) in enumerate(zip(samples["semantic_id"], samples["lang"], samples["text"])):
+        if sid < 0:
+            continue
+        if sid not in known:
+            unknown.append((row + 2, int(sid), text))
+        elif lang in words and sid in words[lang] and words[lang][sid] != normalize(text):
+            wrong.append((row + 2, int(sid), text, lang, lexicon.word_of(lang)[sid]))
+    if wrong:
+        r, sid, text, lang, word = wrong[0]
+        raise BenchError(f"{where}: {len(wrong)} row(s) do not match the lexicon word of their semantic_id "
+                         f"(rows {_rows(wrong)}; e.g. row {r}: {text!r} has id {sid}, which is {lang} {word!r}); "
+                         "are the ids shifted (1-based)?")
+    if unknown:
+        r, sid, text = unknown[0]
+        raise BenchError(f"{where}: {len(unknown)} row(s) have a semantic_id that is not in the lexicon "
+                         f"(rows {_rows(unknown)}; e.g. row {r}: {sid} for {text!r}); use -1 for a word "
+                         "without a concept")
+
+def _rows(items: list[tuple]) -> str:
+    shown = ", ".join(str(i[0]) for i in items[:5])
+    return shown + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+
+
 def decoder_fingerprint() -> str:
-    """A hash of the code that turns image files into the RGB images adapters see: outputs cached
-    under one decoder are not reused under another."""
+    """What turns image files into the RGB images adapters see: a hash of the decoding code, plus the
+    pixel limit when ``XSB_MAX_IMAGE_PIXELS`` changes it (an image refused under one limit decodes
+    under another). Outputs cached under one decoder are not reused under another."""
+    limit = max_word_pixels()
+    return _decoder_code_hash() + ("" if limit == MAX_WORD_PIXELS else f"-px{limit}")
+
+
+@cache
+def _decoder_code_hash() -> str:
     src = "".join(inspect.getsource(f) for f in (Dataset.load_image, *DECODER_FUNCTIONS))
     return hashlib.sha256(src.encode("utf-8")).hexdigest()[:12]

@@ -52,6 +52,7 @@ def read_meta(root: Path) -> dict:
     p = root / "dataset.json"
     if not p.is_file():
         return {}
+    inside_folder(root.resolve(), "dataset.json", "dataset.json")
     try:
         meta = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -67,6 +68,7 @@ def read_manifest(root: Path) -> tuple[pd.DataFrame, str | None]:
         p = root / name
         if not p.is_file():
             continue
+        inside_folder(root.resolve(), name, name)  # a symlink may not lead outside the folder (as for the lexicon)
         try:
             if name.endswith(".csv"):
                 return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8"), None
