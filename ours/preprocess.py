@@ -3,7 +3,8 @@
 Grayscale, height 64, aspect kept; narrower images are padded on the right with
 the paper colour, wider ones are squeezed horizontally to 256 (a long word stays
 whole rather than losing letters to a crop). Ink is dark on light paper; we invert
-so ink is high and padding is 0, then normalise with fixed constants.
+so ink is high and padding is 0, then normalise with fixed constants. An image whose paper is dark
+(its median pixel, which is paper, below mid-grey) is read with its polarity turned.
 """
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ MEAN = 0.1  # after inversion most pixels are background (0)
 STD = 0.25
 
 
+def light_on_dark(ink: np.ndarray) -> bool:
+    """True when the paper is dark: paper is most of a word image, so its median pixel is paper."""
+    return float(np.median(ink)) > 0.5
+
+
 def to_array(img: Image.Image, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
     """One PIL image (any mode) -> float32 array (height, width), ink high, normalised."""
     g = img.convert("L")
@@ -27,6 +33,8 @@ def to_array(img: Image.Image, height: int = HEIGHT, width: int = WIDTH) -> np.n
     new_w = min(new_w, width)  # squeeze if too wide
     g = g.resize((new_w, height), Image.BILINEAR)
     a = 1.0 - np.asarray(g, dtype=np.float32) / 255.0
+    if light_on_dark(a):  # light ink on dark paper (a slate, a negative, a stroke mask): ink high all the same
+        a = 1.0 - a
     out = np.zeros((height, width), dtype=np.float32)
     out[:, :new_w] = a
     return (out - MEAN) / STD

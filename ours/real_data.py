@@ -27,6 +27,8 @@ from .sampler import SemanticBatchSampler
 def ink_mask(img: Image.Image) -> Image.Image:
     """Grayscale word image -> ink coverage (0 paper .. 255 ink), levels from the image's own percentiles."""
     g = np.asarray(img.convert("L"), dtype=np.float32)
+    if float(np.median(g)) < 128.0:  # light ink on dark paper (Chinese-MNIST's stroke masks)
+        g = 255.0 - g
     paper, ink = np.percentile(g, 90), np.percentile(g, 1)
     span = max(paper - ink, 24.0)
     a = np.clip((paper - g) / span, 0.0, 1.0)

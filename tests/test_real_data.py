@@ -262,3 +262,14 @@ def test_the_real_config_trains_on_the_train_split_only():
     for stage in (cfg.stage1, cfg.stage2):
         assert stage.source.real and stage.source.real_split == "train"
     assert recipe.HOLDOUT.split == "real"
+
+
+def test_light_ink_on_dark_paper_reads_like_dark_on_light():
+    from ours.preprocess import to_array
+    from ours.real_data import ink_mask
+    from tests.test_ours_train import _render
+
+    img = _render("tree", "en", 0)
+    neg = Image.fromarray(255 - np.asarray(img))  # Chinese-MNIST stores strokes this way
+    assert np.allclose(to_array(neg), to_array(img), atol=1e-6)
+    assert np.array_equal(np.asarray(ink_mask(neg)), np.asarray(ink_mask(img)))
