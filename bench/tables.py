@@ -302,8 +302,30 @@ def geometry_columns(df: pd.DataFrame) -> list[str]:
     return head + acc + tail + [c for c in cols if c not in head + acc + tail]
 
 
+def within_by_lang_table(jobs: pd.DataFrame, adapters: list[dict]) -> pd.DataFrame:
+    """Table 2's Acc@1 per query language (``split:lang``), beside the pooled Table 2: a split whose
+    languages differ in size or difficulty hides one language behind the other when pooled."""
+    done = jobs[(jobs.get("status") == "done") & jobs["task"].str.startswith("within-")] if not jobs.empty else jobs
+    if done.empty:
+        return pd.DataFrame()
+    pooled = within_table(jobs, adapters)
+    rows = []
+    for name, grp in done.groupby("adapter", sort=False):
+        row = {"adapter": name, "run": _run_of(grp), "ties": _ties_of(grp)}
+        for (split, task), g in sorted(grp.groupby(["split", "task"])):
+            m = pool(list(g["metrics"]))
+            row[f"{split}:{task.removeprefix('within-')}"] = m.get("acc@1")
+        rows.append(row)
+    order = {a: k for k, a in enumerate(pooled["adapter"])}
+    df = pd.DataFrame(rows).sort_values("adapter", key=lambda c: c.map(order), kind="stable")
+    cols = ["adapter", *sorted(c for c in df.columns if ":" in c), "run", "ties"]
+    return df[cols].reset_index(drop=True)
+
+
 def extra_tables(jobs: pd.DataFrame, adapters: list[dict], out: Path, args) -> list[Path]:
-    """Tables beyond 2 and 3 for ``bench table``: Table 4 (geometry) on the cross-language split."""
+    """Tables beyond 2 and 3 for ``bench table``: Acc@1 per language, Table 4 (geometry) on the
+    cross-language split."""
+    written = write_table(within_by_lang_table(jobs, adapters), Path(out), "table2_within_by_lang")
     split = getattr(args, "geometry_split", None) or getattr(args, "cross_split", None) or "ood"
     geo = geometry_table(jobs, adapters, split)
     if getattr(args, "reported", False):
@@ -312,4 +334,5 @@ def extra_tables(jobs: pd.DataFrame, adapters: list[dict], out: Path, args) -> l
         geo = with_reported(geo, load_reported(reported_dir, "table4_geometry.csv"))
     for c in [c for c in INT_COLS if c in geo.columns]:
         geo[c] = geo[c].astype("Int64")  # counts stay integers beside the reported rows' blanks
-    return write_table(geo, Path(out), "table4_geometry", columns=geometry_columns(geo) if not geo.empty else None)
+    return written + write_table(geo, Path(out), "table4_geometry",
+                                 columns=geometry_columns(geo) if not geo.empty else None)

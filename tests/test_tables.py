@@ -37,6 +37,12 @@ def test_table_from_stored_run_with_reported_rows(rendered_dataset, tmp_path, wi
     assert t3[t3["adapter"] == "gme-qwen2vl-7b"]["mean"].iloc[0] == 42.89
     for ext in ("md", "tex", "csv"):
         assert (tmp_path / "tables" / f"table2_within.{ext}").stat().st_size > 100
+    # Acc@1 per language: "dog" reads the English "dog" (1 of 6), one Spanish word (1 of 6), and each
+    # Chinese target ties 6 ways (6 x 1/6 of 6); the pooled 3/18 is their query-weighted mean
+    by_lang = pd.read_csv(tmp_path / "tables" / "table2_within_by_lang.csv").set_index("adapter")
+    const = by_lang.loc["plugin-const"]
+    assert [const["ood:en"], const["ood:es"], const["ood:zh"]] == [1 / 6, 1 / 6, 1 / 6]
+    assert const["run"] == measured.set_index("adapter").loc["plugin-const", "run"]
 
 
 def test_tie_rule_is_a_run_setting_and_labels_rows(rendered_dataset, tmp_path, with_plugin, capsys):
