@@ -30,8 +30,25 @@ def write_model_card(folder: Path, model: OursModel, cfg: TrainConfig, stage: in
         f"'{cfg.eval.split}' writers, gallery = trained words; not the benchmark):",
         "", "```", json.dumps(ev, indent=1), "```", "",
         "Benchmark numbers come from `bench run` on the built-in splits.",
+        "", *data_licences(cfg),
     ]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def data_licences(cfg: TrainConfig) -> list[str]:
+    """The training sources, their licences and what they allow for these weights (Markdown lines)."""
+    lines = ["## Training data and licences", "",
+             "- synthetic writers: fonts and stroke data under `bench/data/assets/licenses` and "
+             "`bench/data/train_assets` (OFL, Apache-2.0, Arphic PL; each font's licence beside it); words from "
+             "`bench/data/LEXICON.md` (WordNet, CC-CEDICT CC BY-SA 4.0, FreeDict GPL-2+, wordfreq)"]
+    if any(cfg.stage(k).source.real for k in (1, 2)):
+        from bench.data.build.real import sources
+
+        for s in sources().values():
+            lines.append(f"- real, {s['name']}: `{s['repository']}` at {s['commit'][:12]}; licence: {s['licence']}; "
+                         f"weights: {s['weights']}")
+        lines += ["", "Trained on research-only real handwriting: use these weights for non-commercial research."]
+    return lines
 
 
 def reproduce_command(cfg: TrainConfig) -> str:

@@ -273,3 +273,14 @@ def test_light_ink_on_dark_paper_reads_like_dark_on_light():
     neg = Image.fromarray(255 - np.asarray(img))  # Chinese-MNIST stores strokes this way
     assert np.allclose(to_array(neg), to_array(img), atol=0.04)  # up to the resize's rounding (two grey levels)
     assert np.array_equal(np.asarray(ink_mask(neg)), np.asarray(ink_mask(img)))
+
+
+def test_the_model_card_lists_every_real_source_and_what_its_licence_allows():
+    from ours.config import read_config
+    from ours.model_card import data_licences
+
+    text = "\n".join(data_licences(read_config("real")))
+    for s in recipe.sources().values():
+        assert s["repository"] in text and s["commit"][:12] in text and s["weights"] in text
+    assert "non-commercial research" in text
+    assert "real," not in "\n".join(data_licences(read_config("warm-read")))
