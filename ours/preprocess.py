@@ -3,8 +3,8 @@
 Grayscale, height 64, aspect kept; narrower images are padded on the right with
 the paper colour, wider ones are squeezed horizontally to 256 (a long word stays
 whole rather than losing letters to a crop). Ink is dark on light paper; we invert
-so ink is high and padding is 0, then normalise with fixed constants. An image whose paper is dark
-(its median pixel, which is paper, below mid-grey) is read with its polarity turned.
+so ink is high and padding is 0, then normalise with fixed constants. An image whose paper (its
+border) is darker than the image on average, light ink on dark paper, is read with its polarity turned.
 """
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ STD = 0.25
 
 
 def light_on_dark(ink: np.ndarray) -> bool:
-    """True when the paper is dark: paper is most of a word image, so its median pixel is paper."""
-    return float(np.median(ink)) > 0.5
+    """True when the paper is darker than the ink, for an ink-high array (1 - grey / 255). The border
+    of a word image is paper, while its ink is the darker part of the whole: a tight crop of a bold
+    word (more ink than paper) or dark paper with darker ink still reads as dark on light."""
+    border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
+    return float(np.median(border)) > float(ink.mean())
 
 
 def to_array(img: Image.Image, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:

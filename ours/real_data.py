@@ -26,8 +26,10 @@ from .sampler import SemanticBatchSampler
 
 def ink_mask(img: Image.Image) -> Image.Image:
     """Grayscale word image -> ink coverage (0 paper .. 255 ink), levels from the image's own percentiles."""
+    from .preprocess import light_on_dark
+
     g = np.asarray(img.convert("L"), dtype=np.float32)
-    if float(np.median(g)) < 128.0:  # light ink on dark paper (Chinese-MNIST's stroke masks)
+    if light_on_dark(1.0 - g / 255.0):  # light ink on dark paper (Chinese-MNIST's stroke masks)
         g = 255.0 - g
     paper, ink = np.percentile(g, 90), np.percentile(g, 1)
     span = max(paper - ink, 24.0)
@@ -78,6 +80,7 @@ class RealSource(ManifestSource):
         keep = [i for i, it in enumerate(self.items) if it.text.strip()]
         self.items = [self.items[i] for i in keep]
         self.paths = [self.paths[i] for i in keep]
+        self.keys = [p.relative_to(self.folder).as_posix() for p in self.paths]  # the seed's key: not where the folder lies
         self.unspellable = sum(charset is not None and not set(it.text.casefold()) <= charset for it in self.items)
         self.augment = augment
         if not self.items:
@@ -85,7 +88,7 @@ class RealSource(ManifestSource):
 
     def load(self, i: int, seed: int) -> Image.Image:
         img = super().load(i, seed)
-        return augment_real(img, str(self.paths[i]), seed) if self.augment else img
+        return augment_real(img, self.keys[i], seed) if self.augment else img
 
     def describe(self) -> str:
         langs: dict[str, int] = {}

@@ -284,3 +284,36 @@ def test_the_model_card_lists_every_real_source_and_what_its_licence_allows():
         assert s["repository"] in text and s["commit"][:12] in text and s["weights"] in text
     assert "non-commercial research" in text
     assert "real," not in "\n".join(data_licences(read_config("warm-read")))
+
+
+def test_polarity_follows_the_paper_not_the_grey_level():
+    from PIL import ImageDraw
+
+    from ours.preprocess import light_on_dark, to_array
+
+    def ink_high(img):
+        return 1.0 - np.asarray(img, dtype=np.float32) / 255.0
+
+    bold = Image.new("L", (60, 24), 255)  # a tight crop with more ink than paper
+    ImageDraw.Draw(bold).rectangle([3, 3, 56, 20], fill=0)
+    assert not light_on_dark(ink_high(bold))
+    dark_paper = Image.new("L", (80, 30), 110)  # under-exposed: dark paper, darker ink
+    ImageDraw.Draw(dark_paper).line([(10, 15), (70, 15)], fill=30, width=3)
+    assert not light_on_dark(ink_high(dark_paper))
+    neg = Image.fromarray(255 - np.asarray(dark_paper))
+    assert light_on_dark(ink_high(neg))
+    a = to_array(bold)
+    assert a[10, 30] > a[1, 1]  # ink stays high
+
+
+def test_real_augmentation_does_not_depend_on_where_the_folder_lies(tmp_path):
+    import shutil
+
+    from ours.real_data import RealSource
+
+    a = _real_folder(tmp_path / "a", [("dog", "en", 0, "train")])
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    x = RealSource(a, "train", ["en"], charset=None).load(0, 7)
+    y = RealSource(b, "train", ["en"], charset=None).load(0, 7)
+    assert np.array_equal(np.asarray(x), np.asarray(y))
