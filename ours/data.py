@@ -162,6 +162,14 @@ def _source_weights(writers: list) -> list[float]:
     return [1.0 / count[k] for k in keys]
 
 
+def held_out_splits(folder: Path) -> set[str]:
+    """Splits a dataset folder's imports recorded as writer holdouts (``--holdout``): never training data."""
+    from bench.dataset.manifest import read_meta
+
+    sources = read_meta(folder).get("sources", [])
+    return {s["holdout"]["split"] for s in sources if isinstance(s, dict) and isinstance(s.get("holdout"), dict)}
+
+
 class ManifestSource(Source):
     """Real images from a dataset folder (manifest.csv/.parquet, see docs/CONTRACTS.md)."""
 
@@ -176,8 +184,14 @@ class ManifestSource(Source):
             df = pd.read_parquet(pq)
         else:
             raise BenchError(f"no manifest.csv or manifest.parquet in {self.folder}")
+        held = held_out_splits(self.folder)
+        if split in held:
+            raise BenchError(f"{self.folder}: split {split!r} is held out for evaluation (its writers must stay "
+                             "unseen); train on another split")
         if split:
             df = df[df["split"] == split]
+        else:  # every split but the held-out ones
+            df = df[~df["split"].isin(held)]
         if langs:
             df = df[df["lang"].isin(list(langs))]
         if df.empty:

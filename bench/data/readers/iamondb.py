@@ -31,6 +31,7 @@ FORM_TAG = re.compile(rb"<Form\s+[^>]*>")
 ATTR = re.compile(rb'(\w+)="([^"]*)"')
 GAP_RATIO = 1.5  # the narrowest gap taken must be this much wider than the widest gap left in a word
 WIDTH_RATIO = 3.0  # a word's width per letter within this factor of the line's
+CUT_LETTERS = 3.0  # each word gap within this many letter widths of where the letter counts put it
 
 
 @dataclass
@@ -96,18 +97,26 @@ def read_line_strokes(path: Path) -> list[np.ndarray]:
     return strokes
 
 
+CONTRACTION = re.compile(r"^(?:'(?:s|d|ll|re|ve|m|t|em)|n't|s)$", re.IGNORECASE)
+CROSSED_OUT = "#"  # IAM's mark for a word the writer struck out: ink with no word
+
+
 def words_of(line: str) -> list[str]:
-    """The written words of a transcript line: IAM separates punctuation by spaces ("Mr . Foot"),
-    but the pen does not, so a token of punctuation only joins the word before it (the first word
-    after it when it opens the line, as an opening quote does)."""
+    """The written words of a transcript line. IAM separates punctuation by spaces ("Mr . Foot") and
+    contractions too ("you 'll", "Foot ' s"), but the pen does not: a token of punctuation joins the
+    word before it (the first word after it when it opens the line, as an opening quote does), and a
+    contraction joins the word before it. ``#`` (a struck-out word) stays a word of its own, since it
+    is ink the split must account for; the caller leaves it out afterwards."""
     out: list[str] = []
     lead = ""
     for tok in line.split():
-        if all(unicodedata.category(c)[0] in "PS" for c in tok):
-            if out:
-                out[-1] += tok
-            else:
-                lead += tok
+        punct = all(unicodedata.category(c)[0] in "PS" for c in tok) and tok != CROSSED_OUT
+        joins = out and out[-1] != CROSSED_OUT and (
+            punct or (CONTRACTION.match(tok) and (tok.lower() != "s" or out[-1].endswith("'"))))
+        if joins:
+            out[-1] += tok
+        elif punct:
+            lead += tok
         else:
             out.append(lead + tok)
             lead = ""
@@ -152,6 +161,14 @@ def split_line(strokes: list[np.ndarray], words: list[str], stats: SplitStats) -
     if np.any(per > WIDTH_RATIO * ref) or np.any(per < ref / WIDTH_RATIO):
         stats.drop("a word's width does not fit its letters")
         return None
+    # each cut near where the letter counts put it: a shifted split can pass the checks above
+    x0, x1 = blocks[0][0], blocks[-1][1]
+    per_letter = (x1 - x0) / (letters.sum() + n - 1)  # the n - 1 spaces count as letters
+    before = np.cumsum(letters)[:-1] + np.arange(1, n)
+    at = np.array([(blocks[c][1] + blocks[c + 1][0]) / 2.0 for c in cut.tolist()])
+    if n > 1 and np.any(np.abs(at - (x0 + before * per_letter)) > CUT_LETTERS * per_letter):
+        stats.drop("a word gap far from where the letter counts put it")
+        return None
     stats.split += 1
     return groups
 
@@ -179,6 +196,10 @@ def read_iamondb(root: Path, writers: dict[str, str], level: str = "word") -> tu
             ink.notes["lines without a transcript"] = len(lines)
         else:
             csr = read_csr(txt)
+            if len(csr) != len(lines):  # line numbers would not map to transcript lines for sure
+                ink.notes["lines of forms whose line count differs from the transcript's"] = len(lines)
+                files.append(ink)
+                continue
             for no, path in sorted(lines.items()):
                 stats.lines += 1
                 if not 1 <= no <= len(csr):
@@ -191,6 +212,9 @@ def read_iamondb(root: Path, writers: dict[str, str], level: str = "word") -> tu
                 words = words_of(csr[no - 1])
                 groups = split_line(strokes, words, stats)
                 for k, (w, g) in enumerate(zip(words, groups or [])):
+                    if w == CROSSED_OUT:
+                        ink.notes["struck-out words (#)"] = ink.notes.get("struck-out words (#)", 0) + 1
+                        continue
                     ink.words.append(InkWord(f"{form}-{no:02d}-{k:02d}", w, writer, g))
         files.append(ink)
     return files, stats
