@@ -32,7 +32,7 @@ class Florence2Adapter(HFTranscriber):
         citation="B. Xiao et al., Florence-2: Advancing a Unified Representation for a Variety of Vision "
                  "Tasks, CVPR 2024",
         model_id="florence-community/Florence-2-large",
-        revision=None,
+        revision="4271c66b88cdbc05735372ec13b2360108de5317",
         license="MIT",
         languages=("en",),
         extra="vllm",
@@ -43,9 +43,8 @@ class Florence2Adapter(HFTranscriber):
         memory_gb=4.0,
         homepage="https://huggingface.co/florence-community/Florence-2-large",
         notes=f"Task prompt <OCR>, {DECODING}. No language hint: "
-              "the task takes none. Not pinned: no commit hash of the converted repo was found "
-              "offline, so it is refused (unavailable, with the fix) until a commit is pinned or "
-              "--model-path names a snapshot folder.",
+              "the task takes none. Revision: 4271c66, the converted repo's commit with model.safetensors "
+              "that several public projects pin (some also record that file's SHA-256, 7715423d...).",
     )
     default_batch_size = 16
 

@@ -38,6 +38,11 @@ LISTINGS: dict[str, dict[str, tuple[str, ...]]] = {
         # {HUB}/BAAI/AltCLIP/tree/b989a7bc9f73809acc4df8265e63174c74791ba6 (what main served)
         "b989a7bc9f73809acc4df8265e63174c74791ba6": ("pytorch_model.bin",),
     },
+    "florence-community/Florence-2-large": {
+        # the native transformers conversion; public projects that pin 4271c66 record this file's SHA-256
+        # (7715423d6549bf1e71188bdd84f4ac960cc0597886af24a5ef7b66f128660685, 1,553,541,016 bytes)
+        "4271c66b88cdbc05735372ec13b2360108de5317": ("model.safetensors",),
+    },
     "nvidia/MM-Embed": {
         # {HUB}/nvidia/MM-Embed/tree/main at a2542c2
         "a2542c237b5b700ed01b829689756425441cef97": tuple(f"model-0000{i}-of-00004.safetensors" for i in range(1, 5)),
@@ -45,7 +50,7 @@ LISTINGS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 FIXED = ["chinese-clip-vit-b16", "chinese-clip-vit-l14"]
 # Hub repositories whose commit could not be found offline: left unpinned (None) and refused.
-UNPINNED = {"florence2-large", "janus-pro-7b", "chinese-clip-vit-h14", "altclip"}
+UNPINNED = {"janus-pro-7b", "chinese-clip-vit-h14", "altclip"}
 
 
 def _has_safetensors(files) -> bool:
@@ -143,7 +148,7 @@ def test_loading_refuses_a_moving_revision_even_past_availability():
 
     adapter = registry.get("florence2-large")(AdapterOptions(allow_download=True))
     with pytest.raises(RuntimeError, match="not pinned to a commit"):
-        model_source(adapter)
+        model_source(adapter, adapter.card.model_id, None)
     with pytest.raises(RuntimeError, match="refs/pr/1"):
         model_source(adapter, "OFA-Sys/chinese-clip-vit-huge-patch14", "refs/pr/1")
 
