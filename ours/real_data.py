@@ -22,6 +22,7 @@ from PIL import Image, ImageFilter
 from .data import Item, ManifestSource, Source
 from .errors import BenchError
 from .sampler import SemanticBatchSampler
+from .vocab import spellable
 
 
 def ink_mask(img: Image.Image) -> Image.Image:
@@ -66,7 +67,7 @@ class RealSource(ManifestSource):
         self.items = [self.items[i] for i in keep]
         self.paths = [self.paths[i] for i in keep]
         self.keys = [p.relative_to(self.folder).as_posix() for p in self.paths]  # the seed's key: not where the folder lies
-        self.unspellable = sum(charset is not None and not set(it.text.casefold()) <= charset for it in self.items)
+        self.unspellable = sum(charset is not None and not spellable(it.text, charset) for it in self.items)
         self.augment = augment
         if not self.items:
             raise BenchError(f"{folder}: no {split!r} rows with text")

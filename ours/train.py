@@ -52,7 +52,7 @@ from .real_data import MixSource, mixed_sampler
 from .train_data import StepBatches, make_source
 from .train_log import append_log, progress_bar, trim_log
 from .train_plots import plot_log
-from .vocab import anchor_vocab, ctc_targets, lexicon_words, make_charset
+from .vocab import anchor_vocab, ctc_targets, lexicon_words, make_charset, spellable, spelled
 
 # names this module exported before the split (load_config, lr_at, quick_eval, FnSource, Item moved)
 __all__ = ["train", "load_config", "build_model", "lr_at", "quick_eval", "step_loss", "finish_stage",
@@ -296,12 +296,12 @@ def step_loss(model: OursModel, x: torch.Tensor, items: list[Item], gindex: dict
     if loss_cfg.ctc and model.ctc is not None:
         # a real word with a character the charset lacks is aligned, not spelled (a partial target would be wrong)
         known = set(model.charset)
-        keep = [k for k, t in enumerate(texts) if set(t.casefold()) <= known]
+        keep = [k for k, t in enumerate(texts) if spellable(t, known)]
         if keep:
             logp = model.ctc(mid)
             if len(keep) < len(texts):
                 logp = logp[:, torch.tensor(keep, device=logp.device)]
-            ctc_term = ctc_loss(logp, ctc_targets([texts[k] for k in keep], model.charset))
+            ctc_term = ctc_loss(logp, ctc_targets([spelled(texts[k]) for k in keep], model.charset))
     lex_term = None
     if loss_cfg.lexicon > 0 and lexicon is not None:
         texts_all, labels_all, bank = lexicon[:3]

@@ -47,6 +47,20 @@ def make_charset(words: dict[str, list[str]]) -> str:
     return "".join(sorted({c for ws in words.values() for w in ws for c in w.casefold() if not c.isspace()}))
 
 
+def spelled(text: str) -> str:
+    """What the CTC head spells of a text: the harness's comparison form (case-folded, edge
+    punctuation stripped, as every reading is scored) without spaces."""
+    from bench.textnorm import normalize
+
+    return "".join(c for c in normalize(text) if not c.isspace())
+
+
+def spellable(text: str, charset: str | set[str]) -> bool:
+    """True when every character the head would spell is in ``charset`` (a partial target is wrong)."""
+    s = spelled(text)
+    return bool(s) and set(s) <= set(charset)
+
+
 def ctc_targets(texts: list[str], charset: str) -> list[list[int]]:
     """Each text as CTC label indices (1-based into ``charset``; characters outside it are skipped)."""
     index = {c: i + 1 for i, c in enumerate(charset)}

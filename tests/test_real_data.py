@@ -367,3 +367,27 @@ def test_real_augmentation_does_not_depend_on_where_the_folder_lies(tmp_path):
     x = RealSource(a, "train", ["en"], charset=None).load(0, 7)
     y = RealSource(b, "train", ["en"], charset=None).load(0, 7)
     assert np.array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_the_reading_loss_spells_only_what_the_charset_can_and_reads_past_edge_punctuation():
+    import torch
+
+    from ours.data import Item
+    from ours.losses import LossConfig, ctc_loss
+    from ours.preprocess import to_array
+    from ours.train import build_model, step_loss
+    from ours.vocab import ctc_targets
+    from tests.test_ours_train import CFG, WORDS, _render, _tiny_tower
+
+    model = build_model(CFG, WORDS, _tiny_tower())
+    model.train()
+    items = [Item("dog,", "en", -1), Item("gatoñ", "es", -1), Item("Sol", "es", 2), Item("cat", "en", 1)]
+    x = torch.stack([torch.from_numpy(to_array(_render(it.text, it.lang, k)))[None] for k, it in enumerate(items)])
+    gindex = {it.group: k for k, it in enumerate(items)}
+    torch.manual_seed(0)
+    with torch.no_grad():
+        _, logs = step_loss(model, x, items, gindex, LossConfig(ctc=True), torch.device("cpu"))
+        _, mid = model.image.forward_train(x.contiguous(memory_format=torch.channels_last))
+        keep = [0, 2, 3]  # "gatoñ": ñ is not in the charset; "dog," is spelled "dog"
+        want = ctc_loss(model.ctc(mid)[:, keep], ctc_targets(["dog", "sol", "cat"], model.charset))
+    assert logs["ctc"] == pytest.approx(float(want), rel=1e-5)
