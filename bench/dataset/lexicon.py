@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import BenchError
-from .textnorm import normalize
+from ..errors import BenchError
+from ..textnorm import normalize
 
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
-BUILTIN_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.csv"
+BUILTIN_LEXICON = Path(__file__).resolve().parents[1] / "data" / "lexicon.csv"
 
 
 @dataclass

@@ -4,6 +4,10 @@ A new baseline is one class in one file. Built-in modules live in the ``adapters
 discovered by listing it; third-party packages declare an entry point in the group
 ``xscript_bench.adapters`` pointing at their adapter class (or at a module that registers it).
 Module imports must stay light: heavy libraries are imported inside the adapter's methods.
+
+The package holds what an adapter is made of: the interface (``adapter``), its card (``card``), the
+options it is loaded with (``options``) and the checks that say whether it can run (``availability``).
+Plug-ins import them through the stable paths ``bench.adapter`` and ``bench.availability``.
 """
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ import importlib.metadata
 import pkgutil
 from typing import TypeVar
 
+from ..errors import BenchError
 from .adapter import Adapter
-from .errors import BenchError
 
 ENTRY_POINT_GROUP = "xscript_bench.adapters"
 A = TypeVar("A", bound=type[Adapter])

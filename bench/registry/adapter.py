@@ -15,10 +15,10 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from ..threads import pin_loaded_libraries
 from .availability import Availability, check_hf_weights, check_modules, check_versions
 from .card import FAMILY_GROUPS, AdapterCard, Family  # noqa: F401  (the interface names them)
 from .options import AdapterOptions
-from .threads import pin_loaded_libraries
 
 
 class Adapter(ABC):
@@ -100,7 +100,7 @@ class Adapter(ABC):
     def model_identity(self) -> str:
         """Which weights: model id and revision, and for ``--model-path`` the folder's identity.
         Adapters whose weights live elsewhere (a checkpoint, an engine's own files) override it."""
-        from .cache import folder_identity
+        from ..results.cache import folder_identity
 
         where = ""
         if self.options.model_path is not None:
@@ -111,7 +111,7 @@ class Adapter(ABC):
         """Settings that change outputs: the class's plain-data attributes (prompts, crops, decoding
         settings, ...), the batch size and the numeric setup. Adapters that keep a prompt or decoding
         setting elsewhere add it here."""
-        from .cache_identity import class_settings
+        from ..results.cache_identity import class_settings
 
         device = str(self.options.device).split(":")[0]  # cuda:0 and cuda:1 compute alike
         return {**class_settings(type(self)), "batch_size": self.batch_size, "device": device,
@@ -134,7 +134,7 @@ class Adapter(ABC):
         versions of the packages it runs on. Computed once per loaded adapter."""
         if getattr(self, "_cache_key", None) and self._loaded:
             return self._cache_key
-        from .cache_identity import code_identity, package_versions, stable_hash
+        from ..results.cache_identity import code_identity, package_versions, stable_hash
 
         settings = stable_hash(self.output_settings())
         code = code_identity(type(self))
@@ -170,7 +170,7 @@ class EmbeddingAdapter(Adapter):
                    query_lang: str, gallery_lang: str) -> np.ndarray:
         """Query x gallery scores. Cosine, unless a model defines its own (as MTEB lets a model
         declare its similarity): e.g. a reader that also scores how well an image spells each word."""
-        from .scoring import cosine_matrix
+        from ..scoring import cosine_matrix
 
         return cosine_matrix(image_outputs, gallery_outputs)
 

@@ -1,7 +1,7 @@
 """Run-time choices the user makes for every adapter (device, dtype, where weights come from).
 
 Kept apart from the adapter interface so that the cheap availability checks can read them without
-importing the adapters (``bench.availability`` -> ``bench.options``, never back).
+importing the adapters (``bench.registry.availability`` -> ``bench.registry.options``, never back).
 """
 from __future__ import annotations
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .errors import BenchError
+from ..errors import BenchError
 
 
 def _run_ids(values: list[str] | None, results_dir: Path) -> list[str]:
     """Run ids from repeated/comma-separated --run options, else every stored run."""
-    from .store import list_runs
+    from ..results.store import list_runs
 
     ids = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
     if ids:
@@ -37,7 +37,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .gather import write_report
 
     results_dir = Path(args.results_dir)
     path = write_report(results_dir, args.run_id, args.split,

@@ -1,6 +1,6 @@
 """The HTML of ``bench report``: one page, inline CSS, images as data URIs, no network access.
 
-Kept apart from ``bench.report`` (which gathers the content) so that layout changes never touch
+Kept apart from ``bench.report.gather`` (which gathers the content) so that layout changes never touch
 how numbers are read. Text is escaped by jinja2's autoescape; only data URIs built here are
 trusted as attribute values.
 """
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from . import tables
+from .content import WORST_N, ReportContent, Table
 from .figures.cards import featured_groups
-from .report_content import WORST_N, ReportContent, Table
 
 SPLIT_NAMES = {"id": "In-domain", "ood": "OOD"}
 METRIC_NAMES = {"acc@1": "Acc@1", "acc@3": "Acc@3", "acc@5": "Acc@5", "mrr": "MRR", "nes": "NES", "n": "n"}

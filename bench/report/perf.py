@@ -14,13 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import provenance, registry
-from .adapter import AdapterOptions
-from .argtypes import device, int_at_least, positive_float
-from .errors import BenchError
-from .latency import WARMUP, batch1_times, image_call
-from .metrics import pool
-from .store import atomic_write_json
+from .. import registry
+from ..argtypes import device, int_at_least, positive_float
+from ..errors import BenchError
+from ..registry.adapter import AdapterOptions
+from ..results import provenance
+from ..results.store import atomic_write_json
+from ..run.latency import WARMUP, batch1_times, image_call
+from ..scoring.metrics import pool
 
 
 def _images(ds, split: str, n: int):
@@ -31,7 +32,7 @@ def _images(ds, split: str, n: int):
 
 
 def measure(adapter, images: list, warmup: int = WARMUP, batch: int = 64) -> dict:
-    """Median batch-1 latency (ms, ``bench.latency``: the same as ``bench run``) and throughput (img/s) at ``batch``."""
+    """Median batch-1 latency (ms, ``bench.run.latency``: the same as ``bench run``) and throughput (img/s) at ``batch``."""
     times = batch1_times(adapter, images, warmup)
     call = image_call(adapter)
     by_lang: dict[str, list] = {}
@@ -47,7 +48,7 @@ def measure(adapter, images: list, warmup: int = WARMUP, batch: int = 64) -> dic
 
 
 def _accuracy(names: list[str], args) -> dict[str, float]:
-    from .runner import RunConfig, Runner
+    from ..run.runner import RunConfig, Runner
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = RunConfig(dataset=args.dataset, scale=args.scale, splits=[args.split], adapters=",".join(names),
@@ -79,7 +80,7 @@ def selected_adapters(spec: str, against: str | None = None) -> list[str]:
 def cmd_perf(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from .runner import RunConfig, load_dataset
+    from ..run.runner import RunConfig, load_dataset
 
     provenance.set_threads(args.threads)
     names = selected_adapters(args.adapters, args.against)

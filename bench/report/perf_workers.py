@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import provenance, registry
-from .adapter import AdapterOptions
-from .errors import BenchError
-from .store import atomic_write_json
-from .workers import available_cores, default_workers
+from .. import registry
+from ..errors import BenchError
+from ..registry.adapter import AdapterOptions
+from ..results import provenance
+from ..results.store import atomic_write_json
+from ..run.workers import available_cores, default_workers
 
 
 def _load() -> list[float] | None:
@@ -32,7 +33,7 @@ def _load() -> list[float] | None:
 
 def _timed_run(name: str, workers: int, args) -> dict:
     """One fresh ``bench run`` of one adapter: wall seconds, images and the metrics of every job."""
-    from .runner import RunConfig, Runner
+    from ..run.runner import RunConfig, Runner
 
     with tempfile.TemporaryDirectory(prefix="xsb-perf-workers-") as tmp:
         cfg = RunConfig(dataset=args.dataset, scale=args.scale, splits=[args.split], adapters=name,
@@ -99,7 +100,7 @@ def compare(args, names: list[str]) -> int:
         results.append(_measure(",".join(r["adapter"] for r in results), n, args))
     if not results:
         raise BenchError("none of the selected adapters is available")
-    from .runner import RunConfig, load_dataset
+    from ..run.runner import RunConfig, load_dataset
 
     ds = load_dataset(RunConfig(dataset=args.dataset, scale=args.scale), progress=False)
     record = {"kind": "workers-compare", "adapters": [r["adapter"] for r in results if "," not in r["adapter"]],

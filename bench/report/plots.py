@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..results.store import RunStore
 from . import tables
 from .figures.accuracy_cost import figure3
 from .figures.embedding_map import MapPanel, figure4, map_panels, project_2d  # noqa: F401
 from .figures.int8_fp32 import figure5, find_perf_record
 from .figures.style import FigureResult  # noqa: F401  (what plot_run returns)
-from .store import RunStore
 
 FIGURES_DIR = "figures"
 

@@ -16,9 +16,9 @@ from typing import Iterable
 
 import pandas as pd
 
-from .adapter import FAMILY_GROUPS
-from .metrics import LEGACY_TIES, pool
-from .store import list_runs
+from ..registry.adapter import FAMILY_GROUPS
+from ..results.store import list_runs
+from ..scoring.metrics import LEGACY_TIES, pool
 
 METRIC_COLS = ("acc@1", "acc@3", "acc@5", "mrr", "nes")
 SPLIT_LABELS = {"id": "In-Domain", "ood": "Out-of-Domain"}

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import ResultsNotWritable
+from ..errors import ResultsNotWritable
 from .store import atomic_write_bytes
 
 EncodeFn = Callable[[Sequence[int]], tuple[list, dict[int, str]]]

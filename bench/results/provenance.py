@@ -92,6 +92,6 @@ def _cpu_model() -> str:
 
 def set_threads(n: int) -> None:
     """Pin math-library threads (more threads than cores was 10-50x slower on small machines)."""
-    from .threads import set_threads as pin
+    from ..threads import set_threads as pin
 
     pin(n)

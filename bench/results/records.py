@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import BenchError
+from ..errors import BenchError
 
 SCHEMA_VERSION = 1  # 0: records stored before versioning (same keys, no version field)
 JOB_STATES = ("done", "failed", "skipped", "unavailable")
@@ -158,7 +158,7 @@ class AdapterRecord:
         return cls(**known, params_counted="params" in d, extra=extra, schema_version=version)
 
     def set_latency(self, latency: dict[str, Any]) -> None:
-        """Keep a measurement of ``bench.latency.measure_latency`` (nothing when it measured nothing)."""
+        """Keep a measurement of ``bench.run.latency.measure_latency`` (nothing when it measured nothing)."""
         for key in ("latency_ms", "latency_n", "latency_threads", "latency_device"):
             if key in latency:
                 setattr(self, key, latency[key])

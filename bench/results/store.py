@@ -8,7 +8,7 @@ Layout of a run folder:
 A file is written to a temporary name (``.<name>.<random>.tmp``, never matched by the readers'
 globs) and renamed into place, so a crash never leaves a half-written file under a final name, and
 a job counts as finished only when its metrics exist. Adapter records are read-merge-written under
-a lock because the units of one adapter may run at once on a cluster (bench/executors/ray.py).
+a lock because the units of one adapter may run at once on a cluster (bench/run/executors/ray.py).
 
 Several processes may share a run folder (two `bench run`s at once, Ray workers): ``run.json`` is
 read-modified-written under a lock, so every invocation is recorded, and a unit of work is
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import BenchError, ResultsNotWritable
+from ..errors import BenchError, ResultsNotWritable
 from .records import AdapterRecord, JobRecord, RecordError
 
 DEFAULT_RESULTS_DIR = Path("results")

@@ -2,8 +2,8 @@
 code, which the Ray executor runs too, one unit per task.
 
 The adapter's lifetime lives here: availability, per-language availability, loading (with the
-latency probe), worker processes, and closing. Outputs come from ``bench.encode``, records from
-``bench.evaluate``; a unit that raises fails its own jobs only (a language the adapter cannot
+latency probe), worker processes, and closing. Outputs come from ``bench.run.encode``, records from
+``bench.run.evaluate``; a unit that raises fails its own jobs only (a language the adapter cannot
 read does not stop its other languages), and an adapter that raises never stops the run.
 """
 from __future__ import annotations
@@ -11,18 +11,20 @@ from __future__ import annotations
 import traceback
 from contextlib import closing
 
-from . import provenance, registry, workers
-from .adapter import Adapter, EmbeddingAdapter
-from .availability import explain_load_error
+from .. import registry
+from ..errors import BenchError, ResultsNotWritable
+from ..registry.adapter import Adapter, EmbeddingAdapter
+from ..registry.availability import explain_load_error
+from ..results import provenance
+from ..results.records import AdapterRecord
+from ..scoring.protocols import build_task
+from . import workers
 from .claims import claimed_elsewhere, claimed_units
 from .context import RunContext, log
 from .encode import split_outputs, text_outputs
-from .errors import BenchError, ResultsNotWritable
 from .evaluate import TooFewConcepts, geometry_record, retrieval_record
 from .latency import measure_latency, sample_images
 from .plan import Job, Unit
-from .protocols import build_task
-from .records import AdapterRecord
 from .recorder import write_adapter, write_status
 
 

@@ -1,7 +1,7 @@
 """Claims on units of work, so that runs sharing a results folder never compute the same job.
 
 Jobs run one unit (split x query language, then the split's geometry) at a time, each while this
-process holds the unit's claim (an flock under the run folder, see ``bench.store``).
+process holds the unit's claim (an flock under the run folder, see ``bench.results.store``).
 """
 from __future__ import annotations
 

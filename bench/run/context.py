@@ -9,13 +9,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import provenance, registry, workers
-from .adapter import Adapter
-from .cache import OutputCache
-from .dataset import Dataset
-from .errors import BenchError
+from .. import registry
+from ..dataset import Dataset
+from ..errors import BenchError
+from ..registry.adapter import Adapter
+from ..results import provenance
+from ..results.cache import OutputCache
+from ..results.store import RunStore
+from . import workers
 from .plan import Job, RunConfig, RunPlan, ScoringOptions, Unit, _subsample, load_dataset
-from .store import RunStore
 
 
 def log(msg: str) -> None:

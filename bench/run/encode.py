@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from ..dataset import Dataset, decoder_fingerprint
+from ..progress import progress_bar
+from ..registry.adapter import Adapter, EmbeddingAdapter, TranscriberAdapter
+from ..results.cache import OutputCache
 from . import workers
-from .adapter import Adapter, EmbeddingAdapter, TranscriberAdapter
-from .cache import OutputCache
-from .dataset import Dataset, decoder_fingerprint
-from .progress import progress_bar
 
 
 @dataclass

@@ -11,17 +11,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .adapter import Adapter, EmbeddingAdapter, TranscriberAdapter
-from .dataset import Dataset
-from .errors import BenchError
-from .geometry import geometry
-from .lexicon import Lexicon
-from .metrics import summarize
+from ..dataset import Dataset
+from ..dataset.lexicon import Lexicon
+from ..errors import BenchError
+from ..registry.adapter import Adapter, EmbeddingAdapter, TranscriberAdapter
+from ..results.records import JobRecord
+from ..scoring import nes_matrix, rank_targets
+from ..scoring.geometry import geometry
+from ..scoring.metrics import summarize
+from ..scoring.protocols import TaskData, _concept_words
+from ..textnorm import normalize_all
 from .plan import Job, ScoringOptions
-from .protocols import TaskData, _concept_words
-from .records import JobRecord
-from .scoring import nes_matrix, rank_targets
-from .textnorm import normalize_all
 
 EncodeTexts = Callable[[list[str], str], np.ndarray]  # (words, lang) -> one embedding per word
 

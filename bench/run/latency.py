@@ -10,8 +10,8 @@ import statistics
 import time
 from typing import Any, Callable
 
-from .adapter import Adapter, TranscriberAdapter
-from .dataset import Dataset, ImageLoadError
+from ..dataset import Dataset, ImageLoadError
+from ..registry.adapter import Adapter, TranscriberAdapter
 
 WARMUP = 5  # batch-1 calls before timing (model caches, lazy initialisation, allocator)
 

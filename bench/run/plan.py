@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import registry
-from .adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
-from .dataset import Dataset
-from .errors import BenchError
-from .metrics import DEFAULT_TIES
-from .protocols import Task, tasks_for
+from .. import registry
+from ..dataset import Dataset
+from ..errors import BenchError
+from ..registry.adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
+from ..scoring.metrics import DEFAULT_TIES
+from ..scoring.protocols import Task, tasks_for
 
 SCHEMA_VERSION = 1  # of the run identity (changing it changes every run id)
 BRIDGE_SUFFIX = "+lexicon"
@@ -29,7 +29,7 @@ class ScoringOptions:
 
     strict: bool = False  # compare raw strings instead of normalized ones
     topk: int = 5  # candidates kept per query in the predictions
-    ties: str = DEFAULT_TIES  # tie rule for Acc@K and MRR (bench/metrics.py)
+    ties: str = DEFAULT_TIES  # tie rule for Acc@K and MRR (bench/scoring/metrics.py)
 
 
 @dataclass
@@ -46,7 +46,7 @@ class RunConfig:
     seed: int = 0
     limit: int | None = None  # at most this many queries per (split, language), sampled with seed
     topk: int = 5
-    ties: str = DEFAULT_TIES  # tie rule for Acc@K and MRR (bench/metrics.py): expected, pessimistic, optimistic
+    ties: str = DEFAULT_TIES  # tie rule for Acc@K and MRR (bench/scoring/metrics.py): expected, pessimistic, optimistic
     device: str = "cpu"
     dtype: str | None = None
     batch_size: int | None = None
@@ -134,11 +134,11 @@ class Unit:
 def load_dataset(cfg: RunConfig, progress: bool = True) -> Dataset:
     """The user's manifest folder, or the built-in benchmark (built on first use)."""
     if cfg.dataset:
-        from .data.readers import resolve_dataset  # plain paths unchanged; iam:PATH / hwdb:PATH imported once
+        from ..data.readers import resolve_dataset  # plain paths unchanged; iam:PATH / hwdb:PATH imported once
 
         return Dataset.load(resolve_dataset(cfg.dataset, progress=progress))
     try:
-        from .data.builtin import ensure_built
+        from ..data.builtin import ensure_built
     except ImportError as exc:
         raise BenchError(f"the built-in benchmark is not available ({exc}); pass --dataset PATH") from None
     return Dataset.load(ensure_built(scale=cfg.scale, progress=progress))

@@ -1,14 +1,14 @@
 """Writing a run's records: job outcomes that are not results, and adapter records with their
-lexicon-bridged twins. Every record goes through ``bench.records`` (typed, versioned)."""
+lexicon-bridged twins. Every record goes through ``bench.results.records`` (typed, versioned)."""
 from __future__ import annotations
 
 import dataclasses
 
-from . import provenance
-from .adapter import Adapter, TranscriberAdapter
+from ..registry.adapter import Adapter, TranscriberAdapter
+from ..results import provenance
+from ..results.records import AdapterRecord, JobRecord
 from .context import RunContext
 from .plan import BRIDGE_SUFFIX, Job, Unit
-from .records import AdapterRecord, JobRecord
 
 
 def write_status(ctx: RunContext, job: Job, status: str, reason: str, attempts: int | None = None) -> None:

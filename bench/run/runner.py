@@ -5,10 +5,10 @@ outputs, cached) -> ``evaluate`` (scores, ranks, metrics, records) -> ``store``.
 (adapter, split, task). Finished jobs are never recomputed; an adapter that is unavailable or
 raises is recorded with its reason and the run goes on.
 
-The Runner opens the run (``bench.context``), records the invocation in run.json, hands the
-pending units to an executor (``bench.executors``: "local" runs every adapter here, "ray" sends
-units to a Ray cluster; both run ``bench.adapter_run``) and summarizes what happened from the
-stored records (``bench.summary``).
+The Runner opens the run (``bench.run.context``), records the invocation in run.json, hands the
+pending units to an executor (``bench.run.executors``: "local" runs every adapter here, "ray" sends
+units to a Ray cluster; both run ``bench.run.adapter_run``) and summarizes what happened from the
+stored records (``bench.run.summary``).
 """
 from __future__ import annotations
 
@@ -16,14 +16,16 @@ import os
 import uuid
 from dataclasses import asdict
 
-from . import provenance, registry, summary
-from .adapter import Adapter
+from .. import registry
+from ..errors import BenchError, ResultsNotWritable
+from ..registry.adapter import Adapter
+from ..registry.availability import recorded_env
+from ..results import provenance
+from ..scoring.metrics import LEGACY_TIES
+from . import summary
 from .adapter_run import AdapterRun
-from .availability import recorded_env
 from .context import RunContext, log
-from .errors import BenchError, ResultsNotWritable
 from .executors.base import pick
-from .metrics import LEGACY_TIES
 from .plan import (BRIDGE_SUFFIX, SCHEMA_VERSION, Job, RunConfig, ScoringOptions, Unit, _subsample,  # noqa: F401
                    load_dataset)
 from .recorder import fail_unit

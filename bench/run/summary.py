@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Collection
 
-from .adapter import AdapterCard
+from ..registry.adapter import AdapterCard
+from ..results.records import JobRecord
+from ..results.store import RunStore
 from .plan import BRIDGE_SUFFIX, Job
-from .records import JobRecord
-from .store import RunStore
 
 EXAMPLES = 3  # example paths per skip reason
 STATES = ("computed", "cached", "reused", "failed", "skipped", "unavailable", "not run")

@@ -29,8 +29,8 @@ from queue import SimpleQueue
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .errors import BenchError
-from .threads import set_thread_env
+from ..errors import BenchError
+from ..threads import set_thread_env
 
 WORKER_DIED = ("a worker process died (killed, out of memory, or a crash inside the engine; a Python script "
                "that starts a run without an `if __name__ == \"__main__\":` guard also does this); "
@@ -101,7 +101,7 @@ def encode_items(adapter, load_image: Callable[[str], Any], paths: Sequence[str]
 
     Returns outputs aligned with ``paths`` (None for an unreadable image) and {position: reason}.
     Batches are formed from the readable images in order, so who runs this does not change them."""
-    from .dataset import ImageLoadError
+    from ..dataset import ImageLoadError
 
     images, ok, errs = [], [], {}
     for i, rel in enumerate(paths):
@@ -154,7 +154,7 @@ def _init_worker(cls_ref: str, options_blob: bytes, ds_blob: bytes, parent: int)
     options.threads = 1
     adapter = cls(options)
     adapter.ensure_loaded()  # (pins torch and OpenCV to options.threads, here 1)
-    from .adapter import TranscriberAdapter
+    from ..registry.adapter import TranscriberAdapter
 
     _STATE.update(adapter=adapter, ds=pickle.loads(ds_blob),
                   is_tr=isinstance(adapter, TranscriberAdapter))

@@ -3,10 +3,13 @@
 Two scoring kinds: NES between a transcription and each gallery word (transcribers), and cosine
 between embeddings (embedding models). A target's place is stored as two counts, candidates scored
 strictly higher (``better``) and other candidates with exactly its score (``tied``), so any tie rule
-of ``bench.metrics`` can be applied to them, then or later. The top-k list shown per query is one
+of ``bench.scoring.metrics`` can be applied to them, then or later. The top-k list shown per query is one
 deterministic order: the target after its tied candidates (before them under the optimistic rule),
 other tied candidates in gallery order, so no model gains from the order a gallery is listed in.
 NaN scores count as the lowest score.
+
+The package holds the rest of scoring: the tasks of a split (``protocols``), the metrics on ranks
+(``metrics``) and the embedding-space geometry of Table 4 (``geometry``).
 """
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from .textnorm import normalize_all
-from .vectors import l2_normalize
+from ..textnorm import normalize_all
+from ..vectors import l2_normalize
 
 CHUNK = 2048
 

@@ -20,7 +20,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .vectors import l2_normalize
+from ..vectors import l2_normalize
 
 
 def class_centres(emb: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

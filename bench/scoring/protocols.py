@@ -19,9 +19,9 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .errors import BenchError
-from .textnorm import normalize
+from ..dataset import Dataset
+from ..errors import BenchError
+from ..textnorm import normalize
 
 
 @dataclass(frozen=True, order=True)

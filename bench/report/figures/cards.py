@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .. import registry
-from ..card import FAMILY_GROUPS, AdapterCard
+from ... import registry
+from ...registry.card import FAMILY_GROUPS, AdapterCard
 
 PRESENTATION_FIELDS = ("featured", "variant_of")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...registry.card import FAMILY_GROUPS
+from ...results.store import RunStore
+from ...vectors import l2_normalize
 from .. import tables
-from ..card import FAMILY_GROUPS
-from ..store import RunStore
-from ..vectors import l2_normalize
 from .cards import is_featured, presented_cards
 from .style import EXTRA_COLOURS, LANG_COLOURS, FigureResult, new_figure, rc, save
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..card import FAMILY_GROUPS
+from ...registry.card import FAMILY_GROUPS
 
 LANG_COLOURS = {"en": "#1f77b4", "zh": "#d62728", "es": "#2ca02c"}
 EXTRA_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")

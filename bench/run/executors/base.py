@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import BenchError
+from ...errors import BenchError
 
 if TYPE_CHECKING:
     from ..context import RunContext

@@ -1,11 +1,11 @@
 """The Ray executor: a run's units of work as Ray tasks; Ray schedules, retries and isolates them.
 
-A unit (``bench.plan.Unit``) is one adapter's jobs for one split and query language; the split's
+A unit (``bench.run.plan.Unit``) is one adapter's jobs for one split and query language; the split's
 geometry step is a unit of its own, submitted once that adapter's language units of the split
 have ended (it reads their cached image outputs). Each task asks for the adapter card's resources
 (``num_gpus=card.gpu`` when ``--device`` is CUDA, ``memory=card.memory_gb`` GiB, ``--threads``
 CPUs), opens the run from its RunConfig (``RunContext.open``) and runs the unit with the local
-executor's code (``bench.adapter_run``),
+executor's code (``bench.run.adapter_run``),
 so it writes the same files and the run resumes the same way under either executor.
 
 Faults: a unit that raises records its failure and re-raises, a worker that dies (killed, out of
@@ -26,10 +26,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .. import registry
+from ... import registry
+from ...errors import BenchError
 from ..adapter_run import AdapterRun
 from ..context import RunContext, log
-from ..errors import BenchError
 from ..plan import RunConfig, Unit
 from ..recorder import fail_unit
 
