@@ -1,5 +1,5 @@
-"""What the ``bench report`` page shows, as plain records: gathered by ``report``, laid out by
-``report_page``. Kept apart from both so the page depends on the records, never on the gathering."""
+"""What the ``bench report`` page shows, as plain records: gathered by ``gather``, laid out by
+``page``. Kept apart from both so the page depends on the records, never on the gathering."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -32,7 +32,7 @@ def _images(ds, split: str, n: int):
 
 
 def measure(adapter, images: list, warmup: int = WARMUP, batch: int = 64) -> dict:
-    """Median batch-1 latency (ms, ``bench.run.latency``: the same as ``bench run``) and throughput (img/s) at ``batch``."""
+    """Median batch-1 latency (ms, ``run.latency``: the same as ``bench run``) and throughput (img/s) at ``batch``."""
     times = batch1_times(adapter, images, warmup)
     call = image_call(adapter)
     by_lang: dict[str, list] = {}
