@@ -11,11 +11,11 @@ from typing import Iterable
 
 import pandas as pd
 
-from bench import tables
-from bench.adapter import AdapterOptions
 from bench.dataset import Dataset
-from bench.protocols import Task, TaskData, build_task
-from bench.runner import RunConfig, Runner
+from bench.registry.adapter import AdapterOptions
+from bench.report import tables
+from bench.run.runner import RunConfig, Runner
+from bench.scoring.protocols import Task, TaskData, build_task
 
 __all__ = ["RunConfig", "run", "collect", "within_table", "write_table", "to_markdown",
            "AdapterOptions", "Dataset", "Task", "TaskData", "build_task", "builtin_dataset"]

@@ -21,7 +21,7 @@ from .argtypes import device as _device, int_at_least as _int_at_least, positive
 from .errors import BenchError, Terminated
 
 # Optional command groups living in their own modules: each has register(subparsers).
-COMMAND_MODULES = ("bench.data.cli", "bench.perf", "bench.report_cli")
+COMMAND_MODULES = ("bench.data.cli", "bench.report.perf", "bench.report.cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +69,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from . import registry
-    from .adapter import AdapterOptions
+    from .registry.adapter import AdapterOptions
 
     rows = []
     paths = dict(args.model_path)
@@ -106,7 +106,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _check_run_args(args: argparse.Namespace) -> None:
     """Settings argparse cannot check alone, each refused with one line before anything runs."""
-    from .store import check_name
+    from .results.store import check_name
 
     for flag, value in (("--adapters", args.adapters), ("--split", args.split), ("--lang", args.lang),
                         ("--redo", args.redo)):
@@ -139,8 +139,8 @@ def _refuse_resume_flags(args: argparse.Namespace, stored: dict) -> None:
 
 
 def _run_config(args: argparse.Namespace):
-    from .runner import RunConfig
-    from .store import RunStore
+    from .run.runner import RunConfig
+    from .results.store import RunStore
 
     _check_run_args(args)
     base: dict = {}
@@ -190,7 +190,7 @@ def _run_config(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import Runner
+    from .run.runner import Runner
 
     runner = Runner(_run_config(args), argv=["bench", *sys.argv[1:]])
     run_id = runner.run(print_summary=False)
@@ -205,7 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _summary(results_dir: Path, run_id: str) -> str:
-    from . import tables
+    from .report import tables
 
     jobs, adapters = tables.collect(results_dir, [run_id])
     parts = [f"# run {run_id}", "", "## Within-language", tables.to_markdown(tables.within_table(jobs, adapters))]
@@ -218,7 +218,7 @@ def _summary(results_dir: Path, run_id: str) -> str:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from . import tables
+    from .report import tables
 
     results_dir = Path(args.results_dir)
     jobs, adapters = tables.collect(results_dir, _csv(args.runs) if args.runs else None, args.dataset)

@@ -14,7 +14,7 @@ def lexicon_words(cfg: ConfigLike) -> Vocab:
     cfg = read_config(cfg)
     if cfg.words is not None:  # inline vocabulary (tests)
         return ({k: list(v) for k, v in cfg.words.items()}, {k: list(v) for k, v in (cfg.ids or {}).items()})
-    from bench.lexicon import BUILTIN_LEXICON, Lexicon
+    from bench.dataset.lexicon import BUILTIN_LEXICON, Lexicon
 
     lex = Lexicon.load(cfg.lexicon or BUILTIN_LEXICON)
     langs = cfg.languages or lex.languages

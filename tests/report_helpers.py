@@ -15,7 +15,7 @@ import numpy as np
 
 from tests.helpers import make_dataset
 
-PERF_RECORD = {  # what `bench perf ours` writes (bench/perf.py), trimmed to what Figure 5 reads
+PERF_RECORD = {  # what `bench perf ours` writes (bench/report/perf.py), trimmed to what Figure 5 reads
     "adapters": ["ours", "ours-int8"], "split": "ood", "limit": 300, "threads": 1, "device": "cpu",
     "created": "2026-01-01T00:00:00+00:00", "hardware": {"cpu": "Test CPU", "cpu_count": 2},
     "variants": [

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
 
-from bench.adapter import AdapterOptions  # noqa: E402
+from bench.registry.adapter import AdapterOptions  # noqa: E402
 from bench.registry import get  # noqa: E402
 
 

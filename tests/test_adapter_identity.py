@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bench import registry
-from bench.adapter import AdapterOptions
-from bench.cache_identity import package_versions
+from bench.registry.adapter import AdapterOptions
+from bench.results.cache_identity import package_versions
 
 FIRST_PARTY = {"bench", "adapters", "ours", "tests", "__future__"}
 # Imported by adapter code but deciding no output: file lookup in the hub cache, version parsing,
@@ -70,7 +70,7 @@ def test_transformers_adapters_key_torch_transformers_and_tokenizers(name):
 
 
 def test_a_transformers_upgrade_changes_an_embedders_key(monkeypatch):
-    import bench.cache_identity as ci
+    import bench.results.cache_identity as ci
 
     cls = registry.get("siglip2-base")
     before = cls(AdapterOptions()).cache_key()

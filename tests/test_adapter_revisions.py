@@ -1,6 +1,6 @@
 """Pinned revisions must hold weights the harness can load (safetensors only).
 
-The harness refuses pickle checkpoints (``bench.availability.model_weight_kwargs``), so a card pinned to
+The harness refuses pickle checkpoints (``bench.registry.availability.model_weight_kwargs``), so a card pinned to
 a commit that carries only ``pytorch_model.bin`` cannot load at all: that was Chinese CLIP B/L/H and
 AltCLIP. No hub is reachable from the test machines, so the file listings below are data, recorded
 from the hub's "Files and versions" pages of each revision (URLs given), and the test checks every
@@ -13,7 +13,7 @@ import re
 import pytest
 
 from bench import registry
-from bench.adapter import AdapterOptions
+from bench.registry.adapter import AdapterOptions
 
 HUB = "https://huggingface.co"
 # model id -> revision -> weight files listed at that revision (non-weight files omitted)
@@ -79,8 +79,8 @@ def test_another_cached_revision_does_not_stand_in_for_the_pinned_one(tmp_path, 
     """Only `main` is cached, the card pins another commit: the adapter is unavailable with the
     download fix, rather than loading a different model and caching its outputs under the pin."""
     hub = pytest.importorskip("huggingface_hub.constants")
-    from bench.adapter import AdapterOptions
-    from bench.availability import hf_local_snapshot
+    from bench.registry.adapter import AdapterOptions
+    from bench.registry.availability import hf_local_snapshot
 
     monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

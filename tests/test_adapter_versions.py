@@ -16,8 +16,8 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from bench import registry
-from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
-from bench.availability import check_versions
+from bench.registry.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
+from bench.registry.availability import check_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]

@@ -19,7 +19,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from bench import cli, registry  # noqa: E402
-from bench.adapter import AdapterOptions  # noqa: E402
+from bench.registry.adapter import AdapterOptions  # noqa: E402
 from tests.helpers import MINI_LEXICON, make_dataset  # noqa: E402
 
 N_WORDS = 3

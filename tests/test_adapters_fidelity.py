@@ -19,7 +19,7 @@ pytest.importorskip("transformers")
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.adapter import AdapterOptions  # noqa: E402
+from bench.registry.adapter import AdapterOptions  # noqa: E402
 from tests import tiny_hf  # noqa: E402
 from tests.test_adapters_embeddings import TEXT, VISION, build_llava_next, build_siglip, word_tokenizer  # noqa: E402
 

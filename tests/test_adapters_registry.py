@@ -12,9 +12,9 @@ import pytest
 from packaging.requirements import Requirement
 
 from bench import registry
-from bench.adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
-from bench.availability import Availability
-from bench.card import FAMILY_GROUPS
+from bench.registry.adapter import Adapter, AdapterOptions, EmbeddingAdapter, TranscriberAdapter
+from bench.registry.availability import Availability
+from bench.registry.card import FAMILY_GROUPS
 
 ADAPTERS = list(registry.all_adapters())
 
@@ -96,7 +96,7 @@ def test_adapter_class_is_importable_without_loading(name):
 
 
 def test_bench_perf_reads_its_comparison_from_the_card():
-    from bench.perf import selected_adapters
+    from bench.report.perf import selected_adapters
 
     lead = next(n for n in ADAPTERS if registry.get(n).card.perf_variants)
     assert selected_adapters(lead) == list(registry.get(lead).card.perf_variants)

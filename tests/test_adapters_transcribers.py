@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.adapter import AdapterOptions
+from bench.registry.adapter import AdapterOptions
 from bench.cli import main
 from tests import tiny_hf
 from tests.helpers import LATIN_FONTS, make_dataset, render

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from bench import registry
-from bench.adapter import AdapterCard, TranscriberAdapter
+from bench.registry.adapter import AdapterCard, TranscriberAdapter
 from bench.cli import main
-from bench.store import RunStore
+from bench.results.store import RunStore
 from tests.badinput import build_image_dataset, images
 from tests.badinput.manifests import CASES, H, _row, write_case
 from tests.badinput.realformats import lexicon_csv, write_iam
@@ -214,7 +214,7 @@ def test_read_only_or_full_results_folder_is_one_line(where, code, text, small_d
                                                       with_plugin):
     """A read-only or full disk (simulated: these tests run as root, whom chmod does not stop) ends
     the run with one line naming the file, and leaves no temporary file."""
-    import bench.store as store
+    import bench.results.store as store
 
     def refuse(*args, **kwargs):
         raise OSError(code, text)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.store import RunStore
+from bench.results.store import RunStore
 
 
 def _run(ds, results, monkeypatch, text):

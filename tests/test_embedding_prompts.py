@@ -7,7 +7,7 @@ import pytest
 from adapters import e5v, gme, mm_embed, nomic
 from adapters._hf_embed import last_token_pool, mean_pool
 from adapters._torch import count_parameters
-from bench.cache import folder_identity
+from bench.results.cache import folder_identity
 
 torch = pytest.importorskip("torch")
 
@@ -138,7 +138,7 @@ def test_folder_identity_sees_every_file_the_processor_reads(tmp_path):
 
 
 def test_model_path_identity_is_in_the_cache_key(tmp_path):
-    from bench.adapter import AdapterOptions
+    from bench.registry.adapter import AdapterOptions
     from bench.registry import get
 
     (tmp_path / "config.json").write_text("{}")

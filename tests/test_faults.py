@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.cache import OutputCache
+from bench.results.cache import OutputCache
 from bench.cli import main
-from bench.records import RecordError
-from bench.store import RunStore, atomic_write_bytes
+from bench.results.records import RecordError
+from bench.results.store import RunStore, atomic_write_bytes
 from tests.helpers import make_dataset
 from tests.results_util import assert_final_files_whole, finished_marks, job_files
 

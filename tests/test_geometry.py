@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from bench.geometry import geometry, inter_class_distance, intra_class_radius, language_centre_distances
+from bench.scoring.geometry import geometry, inter_class_distance, intra_class_radius, language_centre_distances
 
 
 def _pair(theta):

@@ -295,7 +295,7 @@ def test_a_manifest_parquet_with_image_bytes_is_a_dataset(tmp_path):
     for i, w in enumerate(words):  # one row group per row: each read from its own group
         ref = Image.open(io.BytesIO(F.image_bytes(w, "PNG"))).convert("RGB")
         assert np.array_equal(np.asarray(ds.load_image(f"embedded/{i:07d}")), np.asarray(ref))
-    from bench.runner import _subsample
+    from bench.run.runner import _subsample
 
     sub = _subsample(ds, 2, 0)  # bench run --limit keeps the images reachable
     assert len(sub.samples) == 2 and sub.load_image(sub.samples["path"].iloc[1]).mode == "RGB"

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bench.metrics import (accuracy_at_k, hits_at_k, mean_reciprocal_rank, normalized_edit_similarity, pool,
+from bench.scoring.metrics import (accuracy_at_k, hits_at_k, mean_reciprocal_rank, normalized_edit_similarity, pool,
                            reciprocal_ranks, summarize)
 from bench.scoring import cosine_matrix, nes_matrix, rank_targets
 from bench.textnorm import normalize

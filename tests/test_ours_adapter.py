@@ -46,7 +46,7 @@ def test_ours_runs_through_bench_with_anchors(rendered_dataset, checkpoint, tmp_
 
 
 def test_words_outside_the_lexicon_need_the_text_tower(checkpoint):
-    from bench.adapter import AdapterOptions
+    from bench.registry.adapter import AdapterOptions
     from bench.errors import BenchError
     from adapters.ours import Ours
 
@@ -59,7 +59,7 @@ def test_words_outside_the_lexicon_need_the_text_tower(checkpoint):
 
 
 def test_missing_checkpoint_is_unavailable_with_the_fix(tmp_path):
-    from bench.adapter import AdapterOptions
+    from bench.registry.adapter import AdapterOptions
     from adapters.ours import Ours
 
     status = Ours.availability(AdapterOptions(model_path=tmp_path / "nothing"))
@@ -70,7 +70,7 @@ def test_output_cache_key_follows_the_files_each_variant_runs(checkpoint, tmp_pa
     """A re-exported ONNX model must not reuse cached outputs of the previous one (and vice versa)."""
     import shutil
 
-    from bench.adapter import AdapterOptions
+    from bench.registry.adapter import AdapterOptions
     from adapters.ours import Ours, OursInt8
 
     folder = tmp_path / "ck"

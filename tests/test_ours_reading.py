@@ -112,7 +112,7 @@ def test_ours_read_runs_through_bench_and_keeps_cross_language_on_cosine(rendere
 
 def test_ours_read_without_a_ctc_head_is_unavailable_with_the_fix(reader_checkpoint):
     from adapters.ours import OursRead
-    from bench.adapter import AdapterOptions
+    from bench.registry.adapter import AdapterOptions
 
     _, without = reader_checkpoint
     av = OursRead.availability(AdapterOptions(model_path=Path(without)))
@@ -122,7 +122,7 @@ def test_ours_read_without_a_ctc_head_is_unavailable_with_the_fix(reader_checkpo
 def _reader_on_noise(ck, lang: str, n: int, seed: int):
     """The reader, ``n`` noise images encoded for ``lang``, and that language's anchor words and gallery."""
     from adapters.ours import OursRead
-    from bench.adapter import AdapterOptions
+    from bench.registry.adapter import AdapterOptions
 
     ad = OursRead(AdapterOptions(model_path=Path(ck)))
     ad.ensure_loaded()

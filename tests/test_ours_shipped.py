@@ -17,7 +17,7 @@ def _ood_words(per_lang=20, seed=0):
     from bench.data import builtin
     from bench.data.synth import render_word
     from bench.data.synth.render import can_draw
-    from bench.lexicon import BUILTIN_LEXICON, Lexicon
+    from bench.dataset.lexicon import BUILTIN_LEXICON, Lexicon
 
     lex = Lexicon.load(BUILTIN_LEXICON)
     rng = random.Random(seed)

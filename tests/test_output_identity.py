@@ -14,10 +14,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from bench import registry
-from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
+from bench.registry.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
 from bench.cli import main
 from bench.dataset import Dataset, write_dataset
-from bench.store import RunStore
+from bench.results.store import RunStore
 from tests.helpers import fonts_for, make_dataset
 
 WORDS = ["dog", "cat", "sun", "map"]
@@ -220,7 +220,7 @@ def _write_package(root: Path, name: str, prompt: str, helper_extra: str = "") -
 
 def test_adapter_code_hash_changes_the_key(tmp_path, monkeypatch):
     """The key hashes the class's module, its bases' modules and the package modules they import."""
-    from bench import cache_identity
+    from bench.results import cache_identity
 
     name = "xsb_keypkg"
     _write_package(tmp_path, name, "Read the word.")
@@ -251,7 +251,7 @@ def test_adapter_code_hash_changes_the_key(tmp_path, monkeypatch):
 
 
 def test_settings_and_package_versions_change_the_key(monkeypatch):
-    from bench import cache_identity
+    from bench.results import cache_identity
 
     base = LookupReader(AdapterOptions()).cache_key()
     monkeypatch.setattr(LookupReader, "prompt", "other")
@@ -304,7 +304,7 @@ def test_tesseract_key_follows_the_traineddata_it_reads(tmp_path, monkeypatch):
     """Tesseract's language models are system files outside any Python package: a changed
     traineddata file must change the cache key; the same bytes elsewhere must not."""
     from adapters.tesseract import TesseractAdapter
-    from bench.adapter import AdapterOptions
+    from bench.registry.adapter import AdapterOptions
 
     def tessdata(folder, eng: bytes):
         folder.mkdir()

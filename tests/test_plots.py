@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import plots
+from bench.report import plots
 from bench.cli import main
 from tests.report_helpers import PERF_RECORD, pixel_stats, stored_run
 
@@ -102,7 +102,7 @@ def test_bench_plot_unknown_run_is_a_one_line_error(run, capsys):
 
 
 def test_featured_adapters_come_from_their_cards_and_old_runs_from_the_registry():
-    from bench.figures.cards import is_featured, presented_cards
+    from bench.report.figures.cards import is_featured, presented_cards
 
     stored = [{"adapter": "plugin-x", "card": {"family": "embedding", "featured": True}},
               {"adapter": "ours", "card": {"family": "ours"}},  # stored before cards had the field

@@ -7,7 +7,7 @@ es"). Every lexicon word must survive alone and inside the wrappers chat models 
 import pytest
 
 from adapters._prompts import clean_transcription
-from bench.lexicon import BUILTIN_LEXICON, Lexicon
+from bench.dataset.lexicon import BUILTIN_LEXICON, Lexicon
 
 LEXICON = Lexicon.load(BUILTIN_LEXICON)
 SPACED = "characters separated by spaces"  # 月 亮 for 月亮

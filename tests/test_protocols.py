@@ -3,7 +3,7 @@ import pytest
 
 from bench.dataset import Dataset, write_dataset
 from bench.errors import BenchError
-from bench.protocols import Task, build_task, tasks_for
+from bench.scoring.protocols import Task, build_task, tasks_for
 
 
 def test_tasks_are_all_directions(rendered_dataset):

@@ -8,7 +8,7 @@ import pytest
 
 from bench import registry
 from bench.cli import main
-from bench.runner import RunConfig, Runner, Unit
+from bench.run.runner import RunConfig, Runner, Unit
 from tests.helpers import make_dataset
 from tests.results_util import finished_marks, job_files
 

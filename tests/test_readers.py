@@ -233,12 +233,12 @@ def test_scheme_imports_once_into_the_cache(iam_root, gnt_dir, lex, tmp_path, mo
 
 
 def _runner_hooked() -> bool:
-    from bench import runner
+    from bench.run import runner
 
     return "resolve_dataset" in inspect.getsource(runner.load_dataset)
 
 
-@pytest.mark.skipif(not _runner_hooked(), reason="bench/runner.py load_dataset does not call resolve_dataset yet")
+@pytest.mark.skipif(not _runner_hooked(), reason="bench/run/runner.py load_dataset does not call resolve_dataset yet")
 def test_bench_run_accepts_hwdb_scheme(gnt_dir, lex, tmp_path, monkeypatch, with_plugin):
     import bench.data.readers.scheme as scheme
 

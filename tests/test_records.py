@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.records import SCHEMA_VERSION, AdapterRecord, JobRecord, RecordError
-from bench.store import RunStore
+from bench.results.records import SCHEMA_VERSION, AdapterRecord, JobRecord, RecordError
+from bench.results.store import RunStore
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 JOB_FILES = sorted(p for p in RESULTS.glob("**/runs/*/jobs/*/*/*.json"))

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from bench import registry
-from bench.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
-from bench.availability import Availability
+from bench.registry.adapter import AdapterCard, AdapterOptions, TranscriberAdapter
+from bench.registry.availability import Availability
 from bench.cli import main
 from bench.errors import BenchError
-from bench.store import RunStore
+from bench.results.store import RunStore
 from tests.helpers import make_dataset
 
 
@@ -192,7 +192,7 @@ def test_claims_are_exclusive_and_die_with_their_process(tmp_path):
     held.release()
     assert not store.claim_busy("a/ood/en")
     # a process that holds a claim and is killed with SIGKILL releases it: nothing stays stuck
-    code = ("import sys, time; from pathlib import Path; from bench.store import RunStore; "
+    code = ("import sys, time; from pathlib import Path; from bench.results.store import RunStore; "
             f"c = RunStore(Path({str(store.root)!r})).claim('a/ood/en'); print('held', flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"

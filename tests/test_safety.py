@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 from bench import registry
-from bench.adapter import AdapterOptions
+from bench.registry.adapter import AdapterOptions
 from bench.cli import main
 from bench.dataset import Dataset, ImageLoadError
-from bench.store import RunStore
+from bench.results.store import RunStore
 from tests.helpers import make_dataset
 
 

@@ -2,10 +2,10 @@
 images skipped (by reason, with example paths), and the adapters that did not run, grouped by fix."""
 import pytest
 
-from bench.adapter import AdapterCard, AdapterOptions
-from bench.availability import check_hf_weights, check_modules
+from bench.registry.adapter import AdapterCard, AdapterOptions
+from bench.registry.availability import check_hf_weights, check_modules
 from bench.cli import main
-from bench.summary import fix_of
+from bench.run.summary import fix_of
 
 
 def _run(args, results):
@@ -67,7 +67,7 @@ def test_unavailable_adapters_group_by_the_fix_they_need():
     assert fix_of(check_modules(["xsb_no_such_module"], "surya").reason, extra) == "pip install 'xscript-bench[surya]'"
     remote = [AdapterCard(name=f"r{i}", row_name="R", family="vllm", model_id=f"org/r{i}", revision=f"{i}" * 40,
                           trust_remote_code=True) for i in range(2)]
-    from bench.adapter import TranscriberAdapter
+    from bench.registry.adapter import TranscriberAdapter
 
     reasons = set()
     for card in remote:
@@ -86,8 +86,8 @@ def test_bad_worker_count_is_one_line(value, tmp_path, rendered_dataset, with_pl
 
 
 def test_failures_are_one_line_per_adapter_and_cause():
-    from bench.records import JobRecord
-    from bench.summary import _failure_lines
+    from bench.results.records import JobRecord
+    from bench.run.summary import _failure_lines
 
     recs = [{"adapter": "eng", "split": "ood", "task": t, "reason": "ValueError: no zh pack\ntraceback..."}
             for t in ("within-zh", "cross-zh-en")]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.cli import main
-from bench.store import RunStore
+from bench.results.store import RunStore
 
 REPORTED = Path(__file__).resolve().parents[1] / "results" / "reported"
 

@@ -1,8 +1,8 @@
 """One thread means one thread: the libraries an engine imports are held to ``options.threads``."""
 import pytest
 
-from bench.adapter import AdapterCard, TranscriberAdapter
-from bench.options import AdapterOptions
+from bench.registry.adapter import AdapterCard, TranscriberAdapter
+from bench.registry.options import AdapterOptions
 from bench.threads import THREAD_VARS, set_threads
 
 

@@ -145,7 +145,7 @@ def _damage_cases():
 def test_a_damaged_cache_chunk_is_recomputed(tmp_path, kind, damage):
     import numpy as np
 
-    from bench.cache import OutputCache
+    from bench.results.cache import OutputCache
 
     cache = OutputCache(tmp_path / "cache")
     calls = []
@@ -224,8 +224,8 @@ def test_device_cuda_on_a_cpu_engine_records_the_cpu(rendered_dataset, tmp_path,
 def test_compute_device_follows_the_card_and_the_machine():
     import sys
 
-    from bench.adapter import device_available
-    from bench.options import AdapterOptions
+    from bench.registry.adapter import device_available
+    from bench.registry.options import AdapterOptions
     from bench.registry import get
 
     tess = get("tesseract")(AdapterOptions(device="cuda"))
@@ -244,7 +244,7 @@ def test_a_read_only_cache_folder_never_stops_a_run(rendered_dataset, tmp_path, 
     a cached run goes on uncached with one warning (simulated: tests run as root, whom chmod does not stop)."""
     import errno
 
-    import bench.store as store
+    import bench.results.store as store
 
     cache = str(tmp_path / "cache")
     monkeypatch.setenv("XSB_CACHE_DIR", cache)

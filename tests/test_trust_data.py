@@ -61,14 +61,14 @@ def test_words_without_a_concept_and_case_variants_still_load(ds_copy):
 def test_lexicon_words_equal_after_normalization_are_refused(tmp_path, twin):
     lex = pd.DataFrame({"semantic_id": [0, 1], "key": ["a", "b"], "en": ["air", twin]})
     lex.to_csv(tmp_path / "lex.csv", index=False)
-    from bench.lexicon import Lexicon
+    from bench.dataset.lexicon import Lexicon
 
     with pytest.raises(BenchError, match=r"en words 'air' \(semantic_id 0\) and .* are the same word after normalization"):
         Lexicon.load(tmp_path / "lex.csv")
 
 
 def test_nfd_and_nfc_spellings_are_one_word(tmp_path):
-    from bench.lexicon import Lexicon
+    from bench.dataset.lexicon import Lexicon
 
     nfd = unicodedata.normalize("NFD", "año")
     assert nfd != "año"
@@ -147,7 +147,7 @@ def test_the_git_revision_is_read_without_taking_the_index_lock(tmp_path):
     import subprocess
     import time
 
-    from bench.provenance import git_revision
+    from bench.results.provenance import git_revision
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,

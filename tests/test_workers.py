@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.adapter import AdapterCard
+from bench.registry.adapter import AdapterCard
 from bench.cli import main
-from bench.store import RunStore
-from bench.workers import workers_for
+from bench.results.store import RunStore
+from bench.run.workers import workers_for
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +79,7 @@ def test_workers_match_one_process_and_share_the_cache(rendered_dataset, tmp_pat
     assert _run([*args, "--workers", "2", "--no-cache"], tmp_path / "w2") == 0
     enc = _encoders(pids)
     # the first chunk is encoded here (its time decides whether workers pay off), the rest by worker
-    # processes. Units (adapter x split x language) run one at a time under their claim (bench/store.py),
+    # processes. Units (adapter x split x language) run one at a time under their claim (bench/results/store.py),
     # so on this tiny set most units are a single chunk and stay here; some reach the workers
     assert enc[os.getpid()] >= 6 + 6 and 1 <= len(set(enc) - {os.getpid()}) <= 4, enc
     pids.unlink()
@@ -135,8 +135,8 @@ def test_a_slow_chunk_here_does_not_leave_the_workers_waiting(tmp_path):
     """Workers are handed their next chunk as soon as one completes, not when this process is between
     two chunks of its own: the old loop let a worker run two chunks per chunk of this process, so
     with chunks 30x slower here it idled most of the time. Every chunk is computed and written once."""
-    from bench.cache import OutputCache
-    from bench.workers import Request, compute
+    from bench.results.cache import OutputCache
+    from bench.run.workers import Request, compute
 
     ids = [f"img{i}" for i in range(80)]
     req = Request("k", ids, [f"p{i}" for i in range(80)], "en", "text", 4)  # 20 chunks

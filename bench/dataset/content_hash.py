@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 
 from ..errors import ResultsNotWritable
-from ..store import atomic_write_bytes
+from ..results.store import atomic_write_bytes
 
 HASH_SIDECAR_VERSION = 1
 _READ_CHUNK = 1 << 20
@@ -21,7 +21,7 @@ _READ_CHUNK = 1 << 20
 
 def sidecar_path(root: Path, sidecar_dir: Path | None = None) -> Path:
     """The sidecar of one dataset folder: under ``sidecar_dir``, default the output cache's ``content/``."""
-    from ..cache import default_cache_dir
+    from ..results.cache import default_cache_dir
 
     base = Path(sidecar_dir or default_cache_dir() / "content")
     return base / f"{hashlib.sha256(str(root).encode('utf-8')).hexdigest()[:20]}.json"

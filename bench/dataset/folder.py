@@ -13,11 +13,11 @@ from typing import Sequence
 import pandas as pd
 
 from ..errors import BenchError
-from ..lexicon import Lexicon
-from ..store import check_name
+from ..results.store import check_name
 from .content_hash import hash_file, read_sidecar, sidecar_path, write_sidecar
 from .decode import DECODER_FUNCTIONS, MAX_WORD_PIXELS, ImageLoadError, decode_image, load_image, max_word_pixels
 from .embedded import EmbeddedImages
+from .lexicon import Lexicon
 from .manifest import MANIFEST_NAMES, inside_folder, read_manifest, read_meta, validate_manifest
 
 

@@ -14,7 +14,7 @@ from typing import Iterable
 import pandas as pd
 
 from ..errors import BenchError
-from ..store import check_name
+from ..results.store import check_name
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "text", "semantic_id", "lang", "style", "split")
 IMAGE_COLUMNS: tuple[str, ...] = ("image", "img")  # manifest.parquet columns that may hold image bytes

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.lexicon import BUILTIN_LEXICON
+from bench.dataset.lexicon import BUILTIN_LEXICON
 
 
 def register_import(data_subparsers) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 from bench.dataset import NO_CONCEPT, write_dataset
 from bench.dataset.manifest import read_meta
 from bench.errors import BenchError
-from bench.lexicon import BUILTIN_LEXICON, Lexicon
+from bench.dataset.lexicon import BUILTIN_LEXICON, Lexicon
 from bench.textnorm import normalize
 
 from .hwdb import find_sources, writer_of

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.dataset import NO_CONCEPT
 from bench.errors import BenchError
-from bench.lexicon import Lexicon
+from bench.dataset.lexicon import Lexicon
 from bench.textnorm import normalize
 
 # language names and ISO 639-2/3 codes as archives write them -> the two-letter code

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.lexicon import BUILTIN_LEXICON
+from bench.dataset.lexicon import BUILTIN_LEXICON
 
 from .hwdb import find_sources
 from .iam import locate
