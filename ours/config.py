@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Union, get_args, get_type_hints
 
+from .distill import DistillConfig
 from .errors import BenchError
 from .losses import LossConfig
 from .model import ImageTowerConfig
@@ -131,14 +132,15 @@ class TrainConfig:
     words: dict[str, list[str]] | None = None  # inline vocabulary (tests): replaces the lexicon
     ids: dict[str, list[int]] | None = None
     budget: BudgetRecord | None = None  # set by --budget-minutes
+    distill: DistillConfig | None = None  # keep a frozen teacher's answers on the synthetic rows (ours/distill.py)
 
     def stage(self, n: int) -> StageConfig:
         return self.stage1 if n == 1 else self.stage2
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form; the optional ``words``, ``ids`` and ``budget`` appear only when set."""
+        """The JSON form; the optional ``words``, ``ids``, ``budget`` and ``distill`` appear only when set."""
         d = asdict(self)
-        for key in ("words", "ids", "budget"):
+        for key in ("words", "ids", "budget", "distill"):
             if d[key] is None:
                 del d[key]
         return d

@@ -37,6 +37,7 @@ import torch
 
 from .checkpoint import load_train_tensors, read_state, save_train_state, warm_start
 from .config import ConfigLike, TrainConfig, load_config, read_config, run_identity
+from .distill import Teacher
 from .data import FnSource, Item, RenderDataset, Source, collate, sample_seed
 from .errors import BenchError
 from .hardware import device_name, pick_device, set_train_threads, worker_count
@@ -74,6 +75,7 @@ class Session:
     images: int = 0  # images seen so far, over both stages
     wall: float = 0.0  # training seconds before the current stage
     steps_done: int = 0  # steps taken by this call (for stop_after_steps)
+    teacher: Teacher | None = None  # cfg.distill's frozen checkpoint
 
 
 def build_model(cfg: ConfigLike, words: dict, text_tower: TextTower | None = None) -> OursModel:
@@ -99,6 +101,8 @@ def train(cfg: ConfigLike, run_dir: str | Path, resume: bool = True,
         s.model.meta["init"] = warm_start(s.model, cfg.init) if state is None else \
             json.loads((run / "init.json").read_text(encoding="utf-8"))
         (run / "init.json").write_text(json.dumps(s.model.meta["init"], indent=1), encoding="utf-8")
+    if cfg.distill is not None:
+        s.teacher = Teacher(cfg.distill, s.model.charset, device)
 
     start_stage, start_step, tensors = 1, 0, {}
     if state is not None:
@@ -199,19 +203,27 @@ def _train_stage(s: Session, stage: int, source: Source, first: int,
                                        per_epoch=per_epoch)
     tower.fill_cache(sorted({it.text for it in source.items}))
     lex = None
+    kd = None
+    if s.teacher is not None and loss_cfg.lexicon <= 0:
+        raise BenchError("distill needs the lexicon bank (loss.lexicon > 0)")
+    n_synth = source.n_synth if isinstance(source, MixSource) else len(source.items)
     if loss_cfg.lexicon > 0:
         lex_items = list({(it.text, it.group): it for it in source.items}.values())
         lex_texts = [it.text for it in lex_items]
         lex = (lex_texts, torch.tensor([gindex[it.group] for it in lex_items]), None,
                tower.to(device).pooled_matrix(lex_texts))
+        if s.teacher is not None:
+            if lex[3] is None:
+                raise BenchError("distill needs the frozen text encoder's pooled outputs (text.trainable_layers 0)")
+            kd = (s.teacher, s.teacher.bank(lex[3]))
         if resumed is not None and "lexbank" in resumed[0]:
             lex = (lex[0], lex[1], resumed[0]["lexbank"], None)  # exact resume: the bank in use when saved
     loader = torch.utils.data.DataLoader(
         RenderDataset(source, model.image.cfg.height, model.image.cfg.width),
         batch_sampler=StepBatches(sampler, first, total, cfg.seed, stage),
         collate_fn=collate, num_workers=worker_count(cfg, device), pin_memory=device.type == "cuda")
-    print(f"stage {stage}: {source.describe()}; steps {first}..{total} of batch {sampler.batch_size}",
-          file=sys.stderr)
+    print(f"stage {stage}: {source.describe()}; steps {first}..{total} of batch {sampler.batch_size}"
+          + (f"; {s.teacher.describe()}" if s.teacher is not None else ""), file=sys.stderr)
     model.train()
     bar = progress_bar(s.progress, total, first, f"stage {stage}")
     t_last_ckpt = time.time()
@@ -224,7 +236,8 @@ def _train_stage(s: Session, stage: int, source: Source, first: int,
         items = [source.items[i] for i in idx.tolist()]
         if lex is not None and tower.n_trainable > 0 and (lex[2] is None or step % cfg.lexicon_refresh == 0):
             lex = (lex[0], lex[1], _encode_bank(tower, lex[0]), None)
-        loss, logs = step_loss(model, x, items, gindex, loss_cfg, device, cfg.bf16, lex)
+        loss, logs = step_loss(model, x, items, gindex, loss_cfg, device, cfg.bf16, lex,
+                               None if kd is None else (*kd, idx < n_synth))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 5.0)
@@ -279,8 +292,10 @@ def _encode_bank(tower: TextTower, texts: list[str], batch_size: int = 512) -> t
 def step_loss(model: OursModel, x: torch.Tensor, items: list[Item], gindex: dict, loss_cfg: LossConfig,
               device: torch.device, bf16: bool = True,
               lexicon: tuple | None = None,
+              distill: tuple | None = None,
               ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Loss of one batch: images (N,1,H,W) and their items; texts are encoded once per unique text."""
+    """Loss of one batch: images (N,1,H,W) and their items; texts are encoded once per unique text.
+    ``distill`` = (Teacher, its lexicon bank, bool mask of the rows it judges) adds its terms."""
     tower = model.text
     assert tower is not None
     x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
@@ -293,16 +308,18 @@ def step_loss(model: OursModel, x: torch.Tensor, items: list[Item], gindex: dict
     pos = {t: i for i, t in enumerate(uniq)}
     zt = zu[torch.tensor([pos[t] for t in texts], device=device)]
     ctc_term = None
+    logp_all = model.ctc(mid) if model.ctc is not None and (loss_cfg.ctc or distill is not None) else None
     if loss_cfg.ctc and model.ctc is not None:
         # a real word with a character the charset lacks is aligned, not spelled (a partial target would be wrong)
         known = set(model.charset)
         keep = [k for k, t in enumerate(texts) if spellable(t, known)]
         if keep:
-            logp = model.ctc(mid)
+            logp = logp_all
             if len(keep) < len(texts):
                 logp = logp[:, torch.tensor(keep, device=logp.device)]
             ctc_term = ctc_loss(logp, ctc_targets([spelled(texts[k]) for k in keep], model.charset))
     lex_term = None
+    lex_z = None
     if loss_cfg.lexicon > 0 and lexicon is not None:
         texts_all, labels_all, bank = lexicon[:3]
         # all-frozen tower: only the projector runs, so the whole lexicon is re-encoded with gradients;
@@ -313,7 +330,18 @@ def step_loss(model: OursModel, x: torch.Tensor, items: list[Item], gindex: dict
             pooled = lexicon[3] if len(lexicon) > 3 and lexicon[3] is not None else tower.pooled_matrix(texts_all)
             lex_z = tower(texts_all).float() if pooled is None else tower.project(pooled)
         lex_term = lexicon_loss(zv.float(), labels, lex_z, labels_all.to(device), model.temp.scale())
-    return total_loss(zv.float(), zt.float(), labels, model.temp.scale(), loss_cfg, ctc_term, lex_term)
+    loss, logs = total_loss(zv.float(), zt.float(), labels, model.temp.scale(), loss_cfg, ctc_term, lex_term)
+    if distill is not None and lex_z is not None:
+        teacher, t_bank, mask = distill
+        rows = torch.as_tensor(mask, dtype=torch.bool).nonzero().flatten().to(device)
+        if len(rows):
+            terms = teacher.loss(x[rows], zv[rows], lex_z, t_bank,
+                                 None if logp_all is None else logp_all[:, rows])
+            for name, term in terms.items():
+                loss = loss + (teacher.cfg.weight if name == "kd" else teacher.cfg.ctc_weight) * term
+                logs[name] = float(term.detach())
+            logs["loss"] = float(loss.detach())
+    return loss, logs
 
 
 def finish_stage(model: OursModel, run: Path, stage: int, words: dict, ids: dict, cfg: TrainConfig) -> Path:

@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-LOG_FIELDS = ["stage", "step", "images", "lr", "loss", "i2t", "t2i", "sca", "ctc", "lex", "tau", "img_per_s", "elapsed_s"]
+LOG_FIELDS = ["stage", "step", "images", "lr", "loss", "i2t", "t2i", "sca", "ctc", "lex", "kd", "kd_ctc", "tau", "img_per_s", "elapsed_s"]
 
 
 def append_log(path: Path, row: dict[str, Any]) -> None:
