@@ -305,12 +305,16 @@ def test_a_held_out_split_is_never_training_data(tmp_path):
     assert [it.text for it in ManifestSource(folder, None, ["en"]).items] == ["dog"]  # all splits but the held out
 
 
-def test_the_real_config_trains_on_the_train_split_only():
+@pytest.mark.parametrize("name", ["real", "real-distill", "ablate-real"])
+def test_the_real_configs_train_on_the_train_split_only(name):
     from ours.config import read_config
 
-    cfg = read_config("real")
-    for stage in (cfg.stage1, cfg.stage2):
+    cfg = read_config(name)
+    stages = (cfg.stage1, cfg.stage2) if name != "ablate-real" else (cfg.stage2,)
+    for stage in stages:
         assert stage.source.real and stage.source.real_split == "train"
+    if name == "ablate-real":  # Table 5 trains from scratch: stage 1 synthetic, stage 2 the real stage
+        assert cfg.init is None and not cfg.stage1.source.real and cfg.stage1.images >= 300000
     assert recipe.HOLDOUT.split == "real"
 
 
