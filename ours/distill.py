@@ -14,9 +14,12 @@ Real images carry no distillation term: there the teacher is what the run should
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.nn import functional as F
@@ -44,17 +47,19 @@ def _kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Ten
 class Teacher:
     """The frozen checkpoint: image tower, text projector, temperature and CTC head, on ``device``."""
 
-    def __init__(self, cfg: DistillConfig, charset: str, device: torch.device) -> None:
+    def __init__(self, cfg: DistillConfig, charset: str, device: torch.device, text_cfg: Any = None) -> None:
         from .model import load_checkpoint
 
         self.cfg = cfg
-        path = Path(os.path.expandvars(os.path.expanduser(cfg.teacher)))
-        if "$" in str(path):
-            raise BenchError(f"distill.teacher {cfg.teacher!r}: an environment variable in it is not set")
+        path = teacher_path(cfg)
         model = load_checkpoint(path, device=str(device))
         proj = getattr(model, "_pending_text_state", None) or {}
         if "proj.weight" not in proj:
             raise BenchError(f"distill.teacher {path}: the checkpoint has no text projector")
+        if text_cfg is not None and not _same_text(model.text_cfg, text_cfg):
+            raise BenchError(f"distill.teacher {path}: its text encoder differs from the run's (encoder, prefix and "
+                             "max_length must match, and neither may train encoder layers), so its bank cannot be "
+                             "rebuilt from the run's frozen encoder")
         if cfg.ctc_weight > 0 and (model.ctc is None or model.charset != charset):
             raise BenchError(f"distill.teacher {path}: its CTC head is missing or spells another charset; "
                              "set distill.ctc_weight to 0 or pick a checkpoint saved with the same charset")
@@ -65,6 +70,7 @@ class Teacher:
         self.proj_b = proj["proj.bias"].float().to(device) if "proj.bias" in proj else None
         self.scale = float(model.temp.scale())
         self.path = path
+        self.sha256 = weights_sha256(path)
 
     @torch.no_grad()
     def bank(self, pooled: torch.Tensor) -> torch.Tensor:
@@ -90,3 +96,42 @@ class Teacher:
     def describe(self) -> str:
         return (f"teacher {self.path} (lexicon KL x{self.cfg.weight}, CTC KL x{self.cfg.ctc_weight}, "
                 f"T {self.cfg.temperature})")
+
+
+def teacher_path(cfg: DistillConfig) -> Path:
+    """The teacher folder, absolute (``$VAR`` and ``~`` expanded; relative to the working directory)."""
+    path = Path(os.path.expandvars(os.path.expanduser(cfg.teacher)))
+    if "$" in str(path):
+        raise BenchError(f"distill.teacher {cfg.teacher!r}: an environment variable in it is not set")
+    return path.resolve()
+
+
+def weights_sha256(folder: Path) -> str:
+    st = folder / "model.safetensors"
+    if not st.is_file():
+        raise BenchError(f"distill.teacher {folder}: no model.safetensors there (an inference checkpoint is expected)")
+    return hashlib.sha256(st.read_bytes()).hexdigest()
+
+
+def _same_text(a: Any, b: Any) -> bool:
+    """Whether two text-tower configs give the same frozen pooled outputs (neither trains encoder layers)."""
+    if a is None or b is None:
+        return False
+    keys = ("encoder", "prefix", "max_length")
+    return all(getattr(a, k) == getattr(b, k) for k in keys) and a.trainable_layers == 0 == b.trainable_layers
+
+
+def record_teacher(teacher: Teacher, run: Path, resumed: bool) -> dict[str, Any]:
+    """``run/teacher.json``: where the teacher was and its weights' hash. A resumed run whose teacher
+    changed on disk (say, a checkpoint published over it) is refused rather than trained on another."""
+    rec = {"from": str(teacher.path), "sha256": teacher.sha256, **{k: getattr(teacher.cfg, k)
+           for k in ("weight", "ctc_weight", "temperature")}}
+    f = run / "teacher.json"
+    if resumed and f.is_file():
+        before = json.loads(f.read_text(encoding="utf-8"))
+        if before.get("sha256") != rec["sha256"]:
+            raise BenchError(f"{run}: its teacher {teacher.path} changed since the run began "
+                             f"(sha256 {str(before.get('sha256'))[:16]} -> {rec['sha256'][:16]}); "
+                             "point distill.teacher at the original weights or start a new run")
+    f.write_text(json.dumps(rec, indent=1), encoding="utf-8")
+    return rec

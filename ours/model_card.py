@@ -24,6 +24,7 @@ def write_model_card(folder: Path, model: OursModel, cfg: TrainConfig, stage: in
         f"- text tower: {model.text_cfg.encoder if model.text_cfg else None}, top "
         f"{model.text_cfg.trainable_layers if model.text_cfg else 0} layers trained (base encoder not stored)",
         f"- losses: {json.dumps(asdict(cfg.loss))}",
+        *_lineage(m),
         f"- anchors: {', '.join(f'{k}: {len(v)}' for k, v in model.anchors.words.items())} words",
         "",
         f"Quick evaluation (Acc@1, {cfg.eval.per_lang} images per language from the "
@@ -33,6 +34,19 @@ def write_model_card(folder: Path, model: OursModel, cfg: TrainConfig, stage: in
         "", *data_licences(cfg),
     ]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _lineage(meta: dict) -> list[str]:
+    """Where the weights began and which frozen checkpoint they were distilled from (hashes: sha256)."""
+    out = []
+    if isinstance(meta.get("init"), dict) and meta["init"].get("from"):
+        i = meta["init"]
+        out.append(f"- warm start: `{i['from']}` (weights sha256 {str(i.get('sha256'))[:16]})")
+    if isinstance(meta.get("teacher"), dict):
+        t = meta["teacher"]
+        out.append(f"- teacher (distilled on the synthetic rows): `{t['from']}` (weights sha256 {t['sha256'][:16]}; "
+                   f"lexicon KL x{t['weight']}, CTC KL x{t['ctc_weight']}, temperature {t['temperature']})")
+    return out
 
 
 def data_licences(cfg: TrainConfig) -> list[str]:

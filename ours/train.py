@@ -37,8 +37,8 @@ import torch
 
 from .checkpoint import load_train_tensors, read_state, save_train_state, warm_start
 from .config import ConfigLike, TrainConfig, load_config, read_config, run_identity
-from .distill import Teacher
-from .data import FnSource, Item, RenderDataset, Source, collate, sample_seed
+from .distill import Teacher, record_teacher
+from .data import FnSource, Item, ManifestSource, RenderDataset, Source, collate, sample_seed
 from .errors import BenchError
 from .hardware import device_name, pick_device, set_train_threads, worker_count
 from .losses import LossConfig, ctc_loss, lexicon_loss, total_loss
@@ -102,7 +102,8 @@ def train(cfg: ConfigLike, run_dir: str | Path, resume: bool = True,
             json.loads((run / "init.json").read_text(encoding="utf-8"))
         (run / "init.json").write_text(json.dumps(s.model.meta["init"], indent=1), encoding="utf-8")
     if cfg.distill is not None:
-        s.teacher = Teacher(cfg.distill, s.model.charset, device)
+        s.teacher = Teacher(cfg.distill, s.model.charset, device, s.model.text.cfg if s.model.text else cfg.text)
+        s.model.meta["teacher"] = record_teacher(s.teacher, run, resumed=state is not None)
 
     start_stage, start_step, tensors = 1, 0, {}
     if state is not None:
@@ -206,7 +207,9 @@ def _train_stage(s: Session, stage: int, source: Source, first: int,
     kd = None
     if s.teacher is not None and loss_cfg.lexicon <= 0:
         raise BenchError("distill needs the lexicon bank (loss.lexicon > 0)")
-    n_synth = source.n_synth if isinstance(source, MixSource) else len(source.items)
+    # the rows the teacher judges: the synthetic part of a mix; none of a dataset folder's (real) rows
+    n_synth = source.n_synth if isinstance(source, MixSource) else \
+        0 if isinstance(source, ManifestSource) else len(source.items)
     if loss_cfg.lexicon > 0:
         lex_items = list({(it.text, it.group): it for it in source.items}.values())
         lex_texts = [it.text for it in lex_items]

@@ -9,10 +9,15 @@ LOG_FIELDS = ["stage", "step", "images", "lr", "loss", "i2t", "t2i", "sca", "ctc
 
 
 def append_log(path: Path, row: dict[str, Any]) -> None:
-    """One row of log.csv (floats rounded), with the header when the file is new."""
+    """One row of log.csv (floats rounded), with the header when the file is new. An existing file
+    keeps its own columns, so a run begun before a column was added resumes with a readable log."""
     new = not path.is_file()
+    fields = LOG_FIELDS
+    if not new:
+        with path.open(newline="") as f:
+            fields = next(csv.reader(f), None) or LOG_FIELDS
     with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=LOG_FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         if new:
             w.writeheader()
         w.writerow({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()})

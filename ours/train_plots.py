@@ -25,8 +25,8 @@ def plot_log(run: Path) -> None:
         return
     fig, ax = plt.subplots(figsize=(7, 4))
     x = np.array([float(r["images"]) for r in rows])
-    for key in ("loss", "i2t", "t2i", "sca", "ctc", "lex"):
-        y = [float(r[key]) if r[key] not in ("", None) else np.nan for r in rows]
+    for key in ("loss", "i2t", "t2i", "sca", "ctc", "lex", "kd", "kd_ctc"):
+        y = [float(r[key]) if r.get(key) not in ("", None) else np.nan for r in rows]
         if not np.all(np.isnan(y)):
             ax.plot(x, y, label=key, lw=1)
     for s in sorted({r["stage"] for r in rows})[1:]:
