@@ -305,7 +305,7 @@ def test_a_held_out_split_is_never_training_data(tmp_path):
     assert [it.text for it in ManifestSource(folder, None, ["en"]).items] == ["dog"]  # all splits but the held out
 
 
-@pytest.mark.parametrize("name", ["real", "real-distill", "ablate-real"])
+@pytest.mark.parametrize("name", ["real", "real-distill", "real-distill-ctc", "real-distill-fresh", "ablate-real"])
 def test_the_real_configs_train_on_the_train_split_only(name):
     from ours.config import read_config
 
