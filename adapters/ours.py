@@ -178,7 +178,9 @@ class OursRead(_OursBase):
     spell a word of another script)."""
 
     card = _card("ours-read", "Ours + CTC reading", "The 'ours' checkpoint with its CTC head kept at inference: "
-                 "score = (1-w) log-softmax(cosine / tau) + w log-softmax(CTC log p(word)) over the gallery, "
+                 "score = (1-w) log p_cos(word) + w log p_read(word) over the gallery (p_cos: softmax of cosine / tau; "
+                 "p_read: CTC probabilities made relative among the words the head can spell, words with a letter "
+                 "or digit outside its charset keeping the mass p_cos gives them), "
                  "within-language; w per language, chosen on in-domain writers over lexicon words and words in "
                  "no split (python -m ours.tune_read).")
     checkpoint = "ours"

@@ -12,7 +12,7 @@ costs 2 * columns * k floats in the output cache instead of columns * (charset +
 """
 from __future__ import annotations
 
-import math
+import unicodedata
 from typing import Sequence
 
 import numpy as np
@@ -20,9 +20,6 @@ import torch
 from torch.nn import functional as F
 
 from .errors import BenchError
-
-UNKNOWN_CHAR_LOGP = math.log(1e-4)  # a character outside the head's charset: read as "something"
-
 
 def compact(logp: np.ndarray, k: int) -> np.ndarray:
     """(N, T, C) log-probs -> (N, T, 2k): top-k log-probs then their character indices (as float)."""
@@ -43,14 +40,25 @@ def expand(packed: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def encode_targets(words: Sequence[str], charset: str) -> tuple[list[list[int]], np.ndarray]:
-    """Label ids (blank = 0) of each word's known characters, and how many characters were unknown."""
+    """Label ids (blank = 0) of each word's characters, and whether the reader can spell the word.
+
+    Punctuation and symbols outside the charset (an apostrophe, a hyphen, a bracket) are small marks
+    the head was never taught: they are left out of the label at no cost. A letter, digit or mark
+    outside the charset (a digit, a Chinese character no training word had) makes the word one the
+    reader cannot spell at all: its probability under the head would be a guess.
+    """
     index = {c: i + 1 for i, c in enumerate(charset)}
-    labels, unknown = [], np.zeros(len(words), np.int64)
+    labels, spellable = [], np.ones(len(words), bool)
     for j, w in enumerate(words):
-        ids = [index[c] for c in w if c in index]
-        unknown[j] = sum(1 for c in w if c not in index and not c.isspace())
+        ids = []
+        for c in w:
+            if c in index:
+                ids.append(index[c])
+            elif not c.isspace() and unicodedata.category(c)[0] not in "PS":
+                spellable[j] = False
         labels.append(ids)
-    return labels, unknown
+        spellable[j] &= bool(ids)
+    return labels, spellable
 
 
 def min_frames(label: list[int]) -> int:
@@ -61,15 +69,15 @@ def min_frames(label: list[int]) -> int:
 def word_logprobs(logp: np.ndarray, words: Sequence[str], charset: str) -> np.ndarray:
     """log p(word | image) under CTC for every word; ``logp`` is one image's (T, C+1) log-probs.
 
-    Words that need more columns than the image has get -inf (the reader rules them out); a word
-    with no character in the charset gets NaN (the reader cannot spell it, so it has no opinion);
-    unknown characters of other words are dropped from the label and cost ``UNKNOWN_CHAR_LOGP`` each.
+    Words that need more columns than the image has get -inf (the reader rules them out); a word the
+    reader cannot spell (see ``encode_targets``: nothing in the charset, or a letter or digit outside
+    it) gets NaN: the reader has no opinion on it.
     """
-    labels, unknown = encode_targets(words, charset)
+    labels, spellable = encode_targets(words, charset)
     T = logp.shape[0]
     out = np.full(len(words), -np.inf, dtype=np.float64)
-    out[[j for j, lab in enumerate(labels) if not lab]] = np.nan
-    ok = [j for j, lab in enumerate(labels) if lab and min_frames(lab) <= T]
+    out[~spellable] = np.nan
+    ok = [j for j, lab in enumerate(labels) if spellable[j] and min_frames(lab) <= T]
     if ok:
         lp = torch.from_numpy(np.ascontiguousarray(logp, dtype=np.float32))[:, None, :].expand(T, len(ok), -1)
         flat = torch.tensor([c for j in ok for c in labels[j]], dtype=torch.long)
@@ -77,22 +85,28 @@ def word_logprobs(logp: np.ndarray, words: Sequence[str], charset: str) -> np.nd
         nll = F.ctc_loss(lp, flat, torch.full((len(ok),), T, dtype=torch.long), lengths, blank=0,
                          reduction="none", zero_infinity=False)
         out[ok] = -nll.double().numpy()
-    return out + unknown * UNKNOWN_CHAR_LOGP
+    return out
 
 
 def fuse(cosine: np.ndarray, logp: np.ndarray, scale: float, weight: float) -> np.ndarray:
-    """Fused gallery scores: (1 - w) * log-softmax(scale * cosine) + w * log-softmax(CTC log p).
+    """Fused gallery scores: (1 - w) * log p_cos(word) + w * log p_read(word), both distributions.
 
-    Both terms are log-probabilities over the gallery, so the weight trades two calibrated
-    opinions. A word the reader rules out (-inf) keeps its cosine term and a large finite penalty; for
-    a word it cannot spell at all (NaN: none of its characters in the charset, e.g. a character no
-    training word had) the reader defers to the image tower: its reading term is its cosine term.
+    p_cos is the softmax of ``scale * cosine`` over the gallery. p_read is the reader's opinion made a
+    distribution over the whole gallery: the words it cannot spell (NaN) keep the mass and the shares
+    the image tower gives them, and the rest of the mass is shared among the words it can spell as
+    their CTC probabilities relate. Only relative CTC likelihoods count, because a long word's absolute
+    likelihood is tiny however well it is read: set against a cosine probability, that made every
+    number in a gallery (digits are outside the charset) outrank real words. A word the reader rules
+    out (-inf) keeps its cosine term and a large finite penalty.
     """
     a = scale * cosine.astype(np.float64)
     a = a - _logsumexp(a)
+    unknown = np.isnan(logp)
     b = np.where(np.isfinite(logp), logp, -1e4)
-    b = np.where(np.isnan(logp), a, b)
+    b = np.where(unknown, -1e300, b)  # out of the reader's share (finite: a row may have no spellable word)
     b = b - _logsumexp(b)
+    p_unknown = np.clip((np.exp(a) * unknown).sum(axis=-1, keepdims=True), 0.0, 1.0 - 1e-12)
+    b = np.where(unknown, a, b + np.log1p(-p_unknown))
     return ((1.0 - weight) * a + weight * b).astype(np.float32)
 
 

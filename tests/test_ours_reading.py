@@ -10,7 +10,7 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from bench.cli import main  # noqa: E402
-from ours.reading import UNKNOWN_CHAR_LOGP, compact, expand, fuse, min_frames, word_logprobs  # noqa: E402
+from ours.reading import compact, encode_targets, expand, fuse, min_frames, word_logprobs  # noqa: E402
 from tests.helpers import lexicon_frame  # noqa: E402
 
 # Two columns over classes (blank, a, b): every alignment can be enumerated by hand.
@@ -19,18 +19,21 @@ PROBS = np.array([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2]])
 
 def test_ctc_word_probability_matches_the_hand_computed_alignments():
     lp = np.log(PROBS).astype(np.float32)
-    got = word_logprobs(lp, ["a", "b", "ab", "ba", "aa", "ac"], "ab")
+    got = word_logprobs(lp, ["a", "b", "ab", "ba", "aa", "a'", "ac", "a1"], "ab")
     # "a": (a,-) + (-,a) + (a,a) = .5*.4 + .2*.4 + .5*.4 = 0.48
     # "b": (b,-) + (-,b) + (b,b) = .3*.4 + .2*.2 + .3*.2 = 0.22
     # "ab": (a,b) = .5*.2 = 0.10; "ba": (b,a) = .3*.4 = 0.12
     # "aa" needs a blank between the repeats: 3 columns, the image has 2 -> impossible
-    # "ac": 'c' is outside the charset: read as "a" plus the unknown-character penalty
-    want = [math.log(0.48), math.log(0.22), math.log(0.10), math.log(0.12), -math.inf,
-            math.log(0.48) + UNKNOWN_CHAR_LOGP]
+    # "a'": an apostrophe the head was never taught is a mark left out of the label at no cost
+    # "ac", "a1": a letter or a digit outside the charset: a word it cannot spell, no opinion (NaN)
+    want = [math.log(0.48), math.log(0.22), math.log(0.10), math.log(0.12)]
     assert np.isnan(word_logprobs(lp, ["cc"], "ab")[0])  # no character it can spell: no opinion
-    assert np.allclose(got[:4], want[:4], atol=1e-5)
+    assert np.allclose(got[:4], want, atol=1e-5)
     assert got[4] == -math.inf
-    assert got[5] == pytest.approx(want[5], abs=1e-5)
+    assert got[5] == pytest.approx(math.log(0.48), abs=1e-5)
+    assert np.isnan(got[6]) and np.isnan(got[7])
+    labels, spellable = encode_targets(["a-b", "4.13", "中a"], "ab")
+    assert labels[0] == [1, 2] and spellable.tolist() == [True, False, False]
     assert min_frames([1, 1]) == 3 and min_frames([1, 2]) == 2
 
 
@@ -65,8 +68,25 @@ def test_a_word_the_reader_cannot_spell_is_scored_by_its_cosine_alone():
     for w in (0.5, 1.0):
         fused = fuse(cos, logp, 20.0, w)
         assert np.isfinite(fused).all() and np.argmax(fused) == 2
-    sure = np.array([[-0.05, -9.0, np.nan]])
-    assert np.argmax(fuse(np.array([[0.50, 0.10, 0.51]]), sure, 20.0, 0.5)) == 0  # a confident reading still wins
+    # every word unspellable: the reader's opinion is the cosine's
+    only = fuse(cos, np.full((1, 3), np.nan), 20.0, 1.0)
+    assert np.isfinite(only).all() and np.argmax(only) == 2
+
+
+def test_an_unspellable_word_does_not_outrank_a_long_word_the_reader_prefers():
+    # a long word's CTC probability is tiny however well it is read (here e^-8 against e^-20 for its
+    # rival); set against a cosine probability, an equal-cosine number the head cannot spell used to
+    # win every such query (the fault behind most of ours-read's errors on real English)
+    cos = np.array([[0.50, 0.30, 0.50]])
+    logp = np.array([[-8.0, -20.0, np.nan]])
+    for w in (0.3, 0.5, 1.0):
+        fused = fuse(cos, logp, 20.0, w)
+        assert np.argmax(fused) == 0
+    p_read = np.exp(fuse(cos, logp, 20.0, 1.0))
+    assert p_read.sum() == pytest.approx(1.0, abs=1e-6)  # the reader's opinion is a distribution
+    # the number keeps exactly the probability the image tower gives it
+    a = 20.0 * cos[0]
+    assert p_read[0, 2] == pytest.approx(np.exp(a[2]) / np.exp(a).sum(), rel=1e-5)
 
 
 @pytest.fixture(scope="module")
