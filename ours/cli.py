@@ -1,4 +1,4 @@
-"""`ours` console script: train, export, ablate.
+"""`ours` console script: train, publish, export, interpolate, ablate.
 
 Each handler is ``func(args) -> int``; user-facing failures raise BenchError and print as one line.
 """
@@ -110,6 +110,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_interpolate(args: argparse.Namespace) -> int:
+    from .interpolate import interpolate
+
+    print(interpolate(args.base, args.finetuned, args.alpha, args.out))
+    return 0
+
+
 def _cmd_ablate(args: argparse.Namespace) -> int:
     from . import ablation
     from .config import merge_config, read_config
@@ -178,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-int8", action="store_true")
     e.add_argument("--calib", type=int, default=512, help="rendered calibration images for int8")
     e.set_defaults(func=_cmd_export)
+
+    ip = sub.add_parser("interpolate", help="(1 - alpha) * base + alpha * fine-tuned weights (WiSE-FT), no training")
+    ip.add_argument("base", help="the checkpoint the fine-tuned one started from (e.g. ours/checkpoints/ours)")
+    ip.add_argument("finetuned", help="a checkpoint fine-tuned from it (e.g. runs/real-distill-ctc/stage2)")
+    ip.add_argument("--alpha", type=float, required=True, help="share of the fine-tuned weights, 0 to 1")
+    ip.add_argument("--out", required=True, help="folder for the interpolated checkpoint")
+    ip.set_defaults(func=_cmd_interpolate)
 
     a = sub.add_parser("ablate", help="train the Table 5 loss variants at a reduced scale")
     a.add_argument("--config", default="quick")
