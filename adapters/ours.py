@@ -123,11 +123,16 @@ class _OursBase(EmbeddingAdapter):
 PERF_VARIANTS = ("ours-onnx", "ours-int8", "ours")
 
 
+# weights fine-tuned on IAM-OnDB (non-commercial research, no redistribution) inherit its terms
+RESEARCH_ONLY = "research use only (trained on IAM-OnDB and other research-only handwriting; see the model card)"
+
+
 def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: str | None = None,
-          variant_of: str | None = "ours", perf_variants: tuple[str, ...] = ()) -> AdapterCard:
+          variant_of: str | None = "ours", perf_variants: tuple[str, ...] = (),
+          license: str = RESEARCH_ONLY) -> AdapterCard:
     """A card of our model or one of its variants: featured (figures star it) and variant of ``ours``."""
     return AdapterCard(name=name, row_name=row, family="ours", source="this repository", citation=CITATION,
-                       model_id=f"ours/checkpoints/{folder or name}", license="Apache-2.0", languages=("en", "zh", "es"),
+                       model_id=f"ours/checkpoints/{folder or name}", license=license, languages=("en", "zh", "es"),
                        extra="ours", params_note="image tower only (the anchor table replaces the text tower "
                        "at inference, as the paper counts it)", params_m=params, notes=notes, featured=True,
                        variant_of=variant_of, perf_variants=perf_variants)
@@ -135,14 +140,16 @@ def _card(name: str, row: str, notes: str, params: float | None = 1.29, folder: 
 
 @register
 class Ours(_OursBase):
-    card = _card("ours", "Ours", "Stage 1 (synthetic pre-training) + stage 2 (fine-tuning); torch.",
+    card = _card("ours", "Ours", "Stage 1 (synthetic pre-training) + stage 2 (fine-tuning on real handwriting, "
+                 "interpolated with the synthetic model: ours/checkpoints/ours/MODEL_CARD.md); torch.",
                  variant_of=None, perf_variants=PERF_VARIANTS)
     checkpoint = "ours"
 
 
 @register
 class OursNoFineTuning(_OursBase):
-    card = _card("ours-no-ft", "Ours w/o FineTuning", "Stage 1 only (synthetic pre-training); torch.")
+    card = _card("ours-no-ft", "Ours w/o FineTuning", "Stage 1 only (synthetic pre-training); torch.",
+                 license="Apache-2.0 (synthetic data only; font licences in bench/data/assets/licenses)")
     checkpoint = "ours-no-ft"
 
 
