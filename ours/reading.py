@@ -70,8 +70,8 @@ def word_logprobs(logp: np.ndarray, words: Sequence[str], charset: str) -> np.nd
     """log p(word | image) under CTC for every word; ``logp`` is one image's (T, C+1) log-probs.
 
     Words that need more columns than the image has get -inf (the reader rules them out); a word the
-    reader cannot spell (see ``encode_targets``: nothing in the charset, or a letter or digit outside
-    it) gets NaN: the reader has no opinion on it.
+    reader cannot spell (see ``encode_targets``: nothing in the charset, or a letter, digit or other
+    character that is not punctuation outside it) gets NaN: the reader has no opinion on it.
     """
     labels, spellable = encode_targets(words, charset)
     T = logp.shape[0]
@@ -92,27 +92,34 @@ def fuse(cosine: np.ndarray, logp: np.ndarray, scale: float, weight: float) -> n
     """Fused gallery scores: (1 - w) * log p_cos(word) + w * log p_read(word), both distributions.
 
     p_cos is the softmax of ``scale * cosine`` over the gallery. p_read is the reader's opinion made a
-    distribution over the whole gallery: the words it cannot spell (NaN) keep the mass and the shares
-    the image tower gives them, and the rest of the mass is shared among the words it can spell as
-    their CTC probabilities relate. Only relative CTC likelihoods count, because a long word's absolute
-    likelihood is tiny however well it is read: set against a cosine probability, that made every
-    number in a gallery (digits are outside the charset) outrank real words. A word the reader rules
-    out (-inf) keeps its cosine term and a large finite penalty.
+    distribution over the whole gallery: the words it cannot spell (NaN) keep the probability the image
+    tower gives them, and the mass the image tower gives the words it can spell is shared among those
+    as their CTC probabilities relate. Only relative CTC likelihoods count, because a long word's
+    absolute likelihood is tiny however well it is read: set against a cosine probability, that made
+    every number in a gallery (digits are outside the charset) outrank real words. A word the reader
+    rules out (-inf: too long for the image) keeps its cosine term and a large finite penalty.
+    Everything is in log space, so a gallery whose cosine mass sits on one unspellable word still
+    orders the other words exactly.
     """
     a = scale * cosine.astype(np.float64)
     a = a - _logsumexp(a)
+    logp = np.asarray(logp, dtype=np.float64)
     unknown = np.isnan(logp)
-    b = np.where(np.isfinite(logp), logp, -1e4)
-    b = np.where(unknown, -1e300, b)  # out of the reader's share (finite: a row may have no spellable word)
-    b = b - _logsumexp(b)
-    p_unknown = np.clip((np.exp(a) * unknown).sum(axis=-1, keepdims=True), 0.0, 1.0 - 1e-12)
-    b = np.where(unknown, a, b + np.log1p(-p_unknown))
+    finite = np.isfinite(logp)
+    read = np.where(finite, logp, -np.inf)
+    with np.errstate(invalid="ignore"):  # a row with nothing readable: NaN here, never selected below
+        read = read - _logsumexp(read)  # relative CTC likelihoods among the words it can read
+    share = _logsumexp(np.where(unknown, -np.inf, a))  # the cosine mass of the words it can spell
+    b = np.where(finite, read + share, np.where(unknown, a, a - 1e4))
     return ((1.0 - weight) * a + weight * b).astype(np.float32)
 
 
 def _logsumexp(x: np.ndarray) -> np.ndarray:
+    """Row-wise log-sum-exp; a row of -inf gives -inf (no NaN)."""
     m = x.max(axis=-1, keepdims=True)
-    return m + np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return m + np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
 @torch.inference_mode()

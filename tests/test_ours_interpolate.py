@@ -78,6 +78,7 @@ def test_lineage_and_card_record_both_parents(parents, tmp_path):
     assert meta["alpha"] == 0.7
     assert meta["base"]["sha256"] == weights_sha256(base) and meta["finetuned"]["sha256"] == weights_sha256(ft)
     assert meta["finetuned"]["meta"]["init"]["from"]  # the fine-tune's own lineage travels with it
+    assert meta["base"]["meta"] == load_checkpoint(base).meta and meta["base"]["meta"]  # and the base's
     card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert weights_sha256(base)[:16] in card and weights_sha256(ft)[:16] in card and "0.3 x base" in card
 
@@ -100,3 +101,24 @@ def test_the_cli_refuses_a_missing_checkpoint_in_one_line(tmp_path, capsys):
     rc = main(["interpolate", str(tmp_path / "nope"), str(tmp_path / "nope2"), "--alpha", "0.5",
                "--out", str(tmp_path / "o")])
     assert rc != 0 and "not an 'ours' checkpoint" in capsys.readouterr().err
+
+
+def test_it_never_writes_into_an_existing_checkpoint_or_leaves_a_partial_one(parents, tmp_path, monkeypatch):
+    import ours.interpolate as mod
+
+    base, ft = parents
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "image_int8.onnx").write_bytes(b"old export")
+    for out in (taken, base, ft):
+        with pytest.raises(BenchError, match="--out"):
+            interpolate(base, ft, 0.5, out, text_tower=_tiny_tower(0))
+    assert (taken / "image_int8.onnx").read_bytes() == b"old export"
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mod, "write_card", broken)
+    with pytest.raises(OSError):
+        interpolate(base, ft, 0.5, tmp_path / "new", text_tower=_tiny_tower(0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no folder, no temporary left

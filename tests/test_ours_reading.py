@@ -89,6 +89,27 @@ def test_an_unspellable_word_does_not_outrank_a_long_word_the_reader_prefers():
     assert p_read[0, 2] == pytest.approx(np.exp(a[2]) / np.exp(a).sum(), rel=1e-5)
 
 
+def test_the_cosine_decides_between_the_sets_and_the_reader_within_the_spellable_words():
+    # scale 100 (tau 0.01): nearly all cosine mass on the unspellable word 0; the spellable words keep
+    # their exact (tiny) share, ordered by the reader, and stay below word 0 and above word 3
+    cos = np.array([[0.90, 0.45, 0.50, 0.20]])
+    logp = np.array([[np.nan, -3.0, np.nan, -4.0]])
+    fused = fuse(cos, logp, 100.0, 1.0)
+    a = 100.0 * cos[0] - np.log(np.exp(100.0 * cos[0]).sum())
+    share = np.log(np.exp(a[[1, 3]]).sum())
+    want = [a[0], share - np.log1p(np.exp(-1.0)), a[2], share - np.log1p(np.exp(1.0))]
+    assert np.allclose(fused[0], want, rtol=1e-5)
+    assert list(np.argsort(-fused[0])) == [0, 2, 1, 3]  # exact: word 1 is not lifted above word 2
+
+
+def test_a_word_too_long_for_the_image_is_ruled_out_even_beside_unspellable_words():
+    cos = np.array([[0.50, 0.52, 0.40]])
+    logp = np.array([[-np.inf, -np.inf, np.nan]])  # both spellable words ruled out, one unspellable word
+    fused = fuse(cos, logp.astype(np.float32), 20.0, 1.0)
+    assert np.isfinite(fused).all() and np.argmax(fused) == 2
+    assert fused[0, 2] - fused[0, :2].max() > 1e3  # ruled out: a large penalty, not a uniform share
+
+
 @pytest.fixture(scope="module")
 def reader_checkpoint(tmp_path_factory):
     from ours.model import AnchorTable, OursModel, save_checkpoint
