@@ -122,3 +122,20 @@ def test_it_never_writes_into_an_existing_checkpoint_or_leaves_a_partial_one(par
     with pytest.raises(OSError):
         interpolate(base, ft, 0.5, tmp_path / "new", text_tower=_tiny_tower(0))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no folder, no temporary left
+
+
+def test_the_default_path_loads_the_encoder_by_name_and_gives_the_same_checkpoint(parents, tmp_path, monkeypatch):
+    # what `ours interpolate` does: the text encoder is loaded by the name the checkpoint's config gives
+    # (here that loader hands back the tests' tiny encoder); the result equals the injected-tower one
+    import ours.texttower as tt
+
+    base, ft = parents
+    tiny = _tiny_tower(0)
+    monkeypatch.setattr(tt, "load_encoder", lambda name: (tiny.encoder, tiny.tokenizer))
+    by_name = interpolate(base, ft, 0.6, tmp_path / "by-name")
+    injected = interpolate(base, ft, 0.6, tmp_path / "injected", text_tower=_tiny_tower(0))
+    a, b = load_checkpoint(by_name), load_checkpoint(injected)
+    ta, tb = a.tensors(), b.tensors()
+    assert ta.keys() == tb.keys()
+    for k in ta:
+        assert torch.allclose(ta[k].float(), tb[k].float(), atol=1e-6), k
