@@ -196,6 +196,9 @@ class OursRead(_OursBase):
     # words and words in no split); ``weight`` serves a language it did not tune (a user's own data)
     weights: ClassVar[dict[str, float]] = {"en": 0.5, "es": 0.6, "zh": 1.0}
     weight: ClassVar[float] = 0.2
+    # word insertion bonus per character spelled (reading.fuse), tuned with the weight
+    length_bonus: ClassVar[dict[str, float]] = {"en": 0.0, "es": 0.0, "zh": 0.0}
+    bonus: ClassVar[float] = 0.0
 
     @classmethod
     def check_weights(cls, options) -> Availability:
@@ -236,27 +239,29 @@ class OursRead(_OursBase):
         weight = self.weights.get(query_lang, self.weight)
         if query_lang != gallery_lang or weight <= 0:
             return cosine_matrix(out[:, : self.dim], gallery_outputs)
-        return fuse(*self.reading_parts(out, gallery_outputs, gallery_texts), self.scale, weight)
+        cos, logp, lengths = self.reading_parts(out, gallery_outputs, gallery_texts)
+        return fuse(cos, logp, self.scale, weight, lengths, self.length_bonus.get(query_lang, self.bonus))
 
-    def reading_parts(self, image_outputs, gallery_outputs, gallery_texts) -> tuple[np.ndarray, np.ndarray]:
-        """(cosine, CTC log p(word | image)) of every query and gallery word: the two opinions the
-        fusion weighs, apart so that a weight sweep computes the costly CTC term once."""
+    def reading_parts(self, image_outputs, gallery_outputs, gallery_texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine, CTC log p(word | image), characters spelled per word) of every query and gallery
+        word: what the fusion weighs, apart so that a sweep computes the costly CTC term once."""
         from bench.scoring import cosine_matrix
         from bench.textnorm import normalize_all
-        from ours.reading import expand, word_logprobs
+        from ours.reading import expand, label_lengths, word_logprobs
 
         out = np.asarray(image_outputs, dtype=np.float32)
         cos = cosine_matrix(out[:, : self.dim], gallery_outputs)
         words = normalize_all(list(gallery_texts))
         packed = out[:, self.dim:].reshape(len(out), -1, 2 * self.top_k)
         logp = np.stack([word_logprobs(expand(p, self.n_classes), words, self.model.charset) for p in packed])
-        return cos, logp
+        return cos, logp, label_lengths(words, self.model.charset)
 
     def run_notes(self) -> dict:
         from ours.model import count_parameters
 
         return {**super().run_notes(), "ctc_head_parameters": count_parameters(self.model.ctc),
-                "fusion_weights": {**self.weights, "other languages": self.weight}, "top_k_per_column": self.top_k}
+                "fusion_weights": {**self.weights, "other languages": self.weight},
+                "length_bonus": {**self.length_bonus, "other languages": self.bonus}, "top_k_per_column": self.top_k}
 
 
 _REAL_NOTE = ("the shipped checkpoint fine-tuned on with real handwriting in every batch (`ours train --config "

@@ -88,7 +88,15 @@ def word_logprobs(logp: np.ndarray, words: Sequence[str], charset: str) -> np.nd
     return out
 
 
-def fuse(cosine: np.ndarray, logp: np.ndarray, scale: float, weight: float) -> np.ndarray:
+def label_lengths(words: Sequence[str], charset: str) -> np.ndarray:
+    """How many characters of each word the head spells (``encode_targets``' labels): the length that
+    ``fuse``'s length bonus counts."""
+    labels, _ = encode_targets(words, charset)
+    return np.array([len(lab) for lab in labels], dtype=np.float64)
+
+
+def fuse(cosine: np.ndarray, logp: np.ndarray, scale: float, weight: float,
+         lengths: np.ndarray | None = None, length_bonus: float = 0.0) -> np.ndarray:
     """Fused gallery scores: (1 - w) * log p_cos(word) + w * log p_read(word), both distributions.
 
     p_cos is the softmax of ``scale * cosine`` over the gallery. p_read is the reader's opinion made a
@@ -100,7 +108,16 @@ def fuse(cosine: np.ndarray, logp: np.ndarray, scale: float, weight: float) -> n
     rules out (-inf: too long for the image) keeps its cosine term and a large finite penalty.
     Everything is in log space, so a gallery whose cosine mass sits on one unspellable word still
     orders the other words exactly.
+
+    ``length_bonus`` (beta) adds beta * (characters spelled) to each readable word's CTC score before
+    the shares are taken: the word insertion bonus of CTC decoding. CTC prefers short labels, because a
+    column it is unsure of costs least as a blank, so on messy writing a one- or two-letter gallery
+    word ("o", "i") outranks the longer word written there. ``lengths`` are ``label_lengths``.
     """
+    if length_bonus:
+        if lengths is None:
+            raise ValueError("a length bonus needs the words' label lengths (reading.label_lengths)")
+        logp = np.asarray(logp, dtype=np.float64) + length_bonus * np.asarray(lengths, dtype=np.float64)[None, :]
     a = scale * cosine.astype(np.float64)
     a = a - _logsumexp(a)
     logp = np.asarray(logp, dtype=np.float64)

@@ -6,8 +6,12 @@ by the same in-domain writers, against the lexicon plus those words, as the ``oo
 built. Tuning on lexicon words alone favours the anchors, which know only the lexicon, and so tells the
 reader to ignore its reading exactly where reading is the point.
 
+The CTC length bonus (``reading.fuse``) is chosen with the weight, over the same queries: both are
+settings of one fusion, and a bonus is only worth what it adds at its best weight.
+
 ``python -m ours.tune_read CHECKPOINT [--per-lang 1000]`` prints Acc@1 of both kinds for a grid of
-weights and the weight each language would get; ``OursRead.weights`` is set from it.
+(weight, bonus) and the pair each language would get; ``OursRead.weights`` and
+``OursRead.length_bonus`` are set from it.
 """
 from __future__ import annotations
 
@@ -20,26 +24,27 @@ from dataclasses import dataclass
 import numpy as np
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+BONUSES = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 TUNE_SEED_BASE = 1 << 41  # above the id/ood image seeds (1 << 40) and every training seed
 
 
 @dataclass
 class LangSweep:
-    """Acc@1 per weight on lexicon queries (``id``) and on unseen words (``tune``) of one language."""
+    """Acc@1 per (weight, length bonus) on lexicon queries (``id``) and on unseen words (``tune``)."""
 
     lang: str
     n_id: int
     n_tune: int
-    acc_id: dict[float, float]
-    acc_tune: dict[float, float]
+    acc_id: dict[tuple[float, float], float]
+    acc_tune: dict[tuple[float, float], float]
 
-    def score(self, w: float) -> float:
+    def score(self, wb: tuple[float, float]) -> float:
         """The objective: both kinds of query count the same."""
-        return (self.acc_id[w] + self.acc_tune[w]) / 2.0
+        return (self.acc_id[wb] + self.acc_tune[wb]) / 2.0
 
-    def best(self) -> float:
-        """The weight with the highest score (the smaller weight on a tie)."""
-        return max(sorted(self.acc_id), key=lambda w: (round(self.score(w), 6), -w))
+    def best(self) -> tuple[float, float]:
+        """The (weight, bonus) with the highest score (on a tie the smaller weight, then bonus)."""
+        return max(sorted(self.acc_id), key=lambda wb: (round(self.score(wb), 6), -wb[0], -wb[1]))
 
 
 def tune_words(lang: str) -> list[str]:
@@ -69,9 +74,15 @@ def render_tune_queries(lang: str, words: list[str]):
     return images, kept
 
 
+def grid(weights=WEIGHTS, bonuses=BONUSES) -> list[tuple[float, float]]:
+    """(weight, bonus) pairs; weight 0 is the cosine alone, where a bonus means nothing."""
+    return [(w, b) for w in weights for b in (bonuses if w > 0 else (0.0,))]
+
+
 def sweep(checkpoint: str | None, per_lang: int = 1000, seed: int = 0, weights=WEIGHTS,
-          langs: list[str] | None = None) -> list[LangSweep]:
-    """One encoding of the sampled ``id`` queries and of the rendered tuning words, scored at every weight."""
+          langs: list[str] | None = None, bonuses=BONUSES) -> list[LangSweep]:
+    """One encoding of the sampled ``id`` queries and of the rendered tuning words, scored at every
+    (weight, bonus)."""
     from adapters.ours import OursRead
     from bench import api
     from bench.textnorm import normalize
@@ -97,19 +108,22 @@ def sweep(checkpoint: str | None, per_lang: int = 1000, seed: int = 0, weights=W
         parts_id = ad.reading_parts(q_id, g_id, td.gallery)  # the CTC term once, not once per weight
         parts_tune = ad.reading_parts(q_tune, g_tune, gallery)
         acc_id, acc_tune = {}, {}
-        for w in weights:
-            acc_id[w] = _acc(parts_id, ad.scale, w, td.targets[idx])
-            acc_tune[w] = _acc(parts_tune, ad.scale, w, targets)
+        for wb in grid(weights, bonuses):
+            acc_id[wb] = _acc(parts_id, ad.scale, wb, td.targets[idx])
+            acc_tune[wb] = _acc(parts_tune, ad.scale, wb, targets)
         out.append(LangSweep(lang, len(idx), len(words), acc_id, acc_tune))
     return out
 
 
-def _acc(parts: tuple[np.ndarray, np.ndarray], scale: float, weight: float, targets: np.ndarray) -> float:
-    """Acc@1 of the fused scores at one weight, as ``OursRead.similarity`` ranks them (cosine alone at 0)."""
+def _acc(parts: tuple[np.ndarray, np.ndarray, np.ndarray], scale: float, wb: tuple[float, float],
+         targets: np.ndarray) -> float:
+    """Acc@1 of the fused scores at one (weight, bonus), as ``OursRead.similarity`` ranks them
+    (cosine alone at weight 0)."""
     from ours.reading import fuse
 
-    cos, logp = parts
-    scores = cos if weight <= 0 else fuse(cos, logp, scale, weight)
+    cos, logp, lengths = parts
+    weight, bonus = wb
+    scores = cos if weight <= 0 else fuse(cos, logp, scale, weight, lengths, bonus)
     return float((scores.argmax(1) == targets).mean())
 
 
@@ -121,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {}
     for s in sweep(args.checkpoint, args.per_lang):
         print(f"{s.lang}: {s.n_id} id queries, {s.n_tune} unseen words")
-        for w in s.acc_id:
-            print(f"  w={w:.1f}  id {s.acc_id[w]:.3f}  unseen {s.acc_tune[w]:.3f}  mean {s.score(w):.4f}")
+        for w, b in s.acc_id:
+            print(f"  w={w:.1f} bonus={b:.1f}  id {s.acc_id[w, b]:.3f}  unseen {s.acc_tune[w, b]:.3f}  "
+                  f"mean {s.score((w, b)):.4f}")
         chosen[s.lang] = s.best()
-    print("weights:", chosen)
+    print("weights:", {lang: wb[0] for lang, wb in chosen.items()})
+    print("length_bonus:", {lang: wb[1] for lang, wb in chosen.items()})
     return 0
 
 

@@ -10,7 +10,8 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from bench.cli import main  # noqa: E402
-from ours.reading import compact, encode_targets, expand, fuse, min_frames, word_logprobs  # noqa: E402
+from ours.reading import (compact, encode_targets, expand, fuse, label_lengths, min_frames,  # noqa: E402
+                          word_logprobs)
 from tests.helpers import lexicon_frame  # noqa: E402
 
 # Two columns over classes (blank, a, b): every alignment can be enumerated by hand.
@@ -110,6 +111,25 @@ def test_a_word_too_long_for_the_image_is_ruled_out_even_beside_unspellable_word
     assert fused[0, 2] - fused[0, :2].max() > 1e3  # ruled out: a large penalty, not a uniform share
 
 
+def test_the_length_bonus_lifts_the_longer_word_by_beta_per_character_spelled():
+    # PROBS: "a" (1 char) is likelier than "ab" (2 chars); a bonus of beta per character spelled
+    # multiplies "ab"'s odds against "a" by exp(beta): ln(p_a / p_ab) decides where they swap
+    words = ["a", "ab", "9"]
+    lp = word_logprobs(np.log(PROBS), words, "ab")[None, :]
+    lengths = label_lengths(words, "ab")
+    assert list(lengths) == [1.0, 2.0, 0.0]
+    cos = np.zeros((1, 3))
+    gap = lp[0, 0] - lp[0, 1]  # ln(0.48 / 0.10)
+    assert gap > 0 and np.argmax(fuse(cos, lp, 20.0, 1.0)) == 0
+    below, above = fuse(cos, lp, 20.0, 1.0, lengths, gap - 0.01), fuse(cos, lp, 20.0, 1.0, lengths, gap + 0.01)
+    assert np.argmax(below) == 0 and np.argmax(above) == 1
+    # the unspellable word ("9" is not in the charset) keeps its cosine probability, bonus or not
+    assert fuse(cos, lp, 20.0, 1.0)[0, 2] == pytest.approx(above[0, 2]) == pytest.approx(-np.log(3))
+    assert np.allclose(fuse(cos, lp, 20.0, 0.6, lengths, 0.0), fuse(cos, lp, 20.0, 0.6))  # beta 0: no change
+    with pytest.raises(ValueError):
+        fuse(cos, lp, 20.0, 1.0, None, 1.0)  # a bonus without the lengths is an error, not a silent 0
+
+
 @pytest.fixture(scope="module")
 def reader_checkpoint(tmp_path_factory):
     from ours.model import AnchorTable, OursModel, save_checkpoint
@@ -187,19 +207,19 @@ def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint
 
 
 def test_the_tuning_sweep_ranks_exactly_as_the_adapter_does(reader_checkpoint):
-    """``tune_read`` computes the CTC term once per language and fuses per weight; each weight's
-    Acc@1 must be the one ``OursRead.similarity`` gives with that weight set."""
+    """``tune_read`` computes the CTC term once per language and fuses per (weight, bonus); each
+    pair's Acc@1 must be the one ``OursRead.similarity`` gives with that pair set."""
     from ours.tune_read import _acc
 
     ck, _ = reader_checkpoint
     ad, out, words, gal = _reader_on_noise(ck, "es", 12, 2)
     parts = ad.reading_parts(out, gal, words)
     seen = set()
-    for w in (0.0, 0.3, 0.7, 1.0):
-        ad.weights = {"es": w}
+    for w, b in ((0.0, 0.0), (0.3, 0.0), (0.7, 0.0), (1.0, 0.0), (0.7, 2.0), (1.0, 3.0)):
+        ad.weights, ad.length_bonus = {"es": w}, {"es": b}
         ranked = ad.similarity(out, gal, words, "es", "es").argmax(1)
         seen.add(tuple(ranked))
         for target in range(len(words)):  # every possible answer: the accuracies agree exactly
             t = np.full(len(out), target)
-            assert _acc(parts, ad.scale, w, t) == float((ranked == t).mean())
+            assert _acc(parts, ad.scale, (w, b), t) == float((ranked == t).mean())
     assert len(seen) > 1  # the weights do rank differently here, so the check can fail
