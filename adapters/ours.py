@@ -188,16 +188,18 @@ class OursRead(_OursBase):
                  "score = (1-w) log p_cos(word) + w log p_read(word) over the gallery (p_cos: softmax of cosine / tau; "
                  "p_read: CTC probabilities made relative among the words the head can spell, words with a letter "
                  "or digit outside its charset keeping the mass p_cos gives them), "
-                 "within-language; w per language, chosen on in-domain writers over lexicon words and words in "
-                 "no split (python -m ours.tune_read).")
+                 "within-language; each readable word's CTC score gets a length bonus of beta per character "
+                 "spelled (CTC's word insertion bonus: it otherwise prefers short words); w and beta per language, "
+                 "chosen on in-domain writers over lexicon words and words in no split (python -m ours.tune_read).")
     checkpoint = "ours"
     top_k: ClassVar[int] = 16  # characters kept per column in the output cache
     # CTC share of the fused score per language: `python -m ours.tune_read` (in-domain writers, lexicon
     # words and words in no split); ``weight`` serves a language it did not tune (a user's own data)
-    weights: ClassVar[dict[str, float]] = {"en": 0.5, "es": 0.6, "zh": 1.0}
+    weights: ClassVar[dict[str, float]] = {"en": 0.6, "es": 0.8, "zh": 1.0}
     weight: ClassVar[float] = 0.2
-    # word insertion bonus per character spelled (reading.fuse), tuned with the weight
-    length_bonus: ClassVar[dict[str, float]] = {"en": 0.0, "es": 0.0, "zh": 0.0}
+    # word insertion bonus per character spelled (reading.fuse), tuned with the weight; a language it
+    # did not tune gets none, as it gets the small default weight
+    length_bonus: ClassVar[dict[str, float]] = {"en": 3.0, "es": 3.5, "zh": 6.0}
     bonus: ClassVar[float] = 0.0
 
     @classmethod
@@ -281,4 +283,5 @@ class OursRealRead(OursRead):
     card = _card("ours-real-read", "Ours + real stage 2 + CTC reading",
                  "Ours + CTC reading on " + _REAL_NOTE + " Weights from python -m ours.tune_read on it.")
     checkpoint = "ours-real"
-    weights: ClassVar[dict[str, float]] = {"en": 0.5, "es": 0.5, "zh": 1.0}
+    weights: ClassVar[dict[str, float]] = {"en": 0.7, "es": 0.7, "zh": 1.0}
+    length_bonus: ClassVar[dict[str, float]] = {"en": 4.0, "es": 3.5, "zh": 6.0}
