@@ -40,6 +40,10 @@ def register_import(data_subparsers) -> None:
         q.add_argument("--writer-by", choices=("page", "folder", "source"), default="page",
                        help="writer when the file names none: each page file (default), each folder, or one "
                             "for the whole source (a single hand)")
+        q.add_argument("--line-type", default=None, metavar="TEXT",
+                       help="keep only lines whose type contains TEXT, case-insensitive (eScriptorium: "
+                            "handwritten keeps DefaultLine:Handwritten and InterlinearLine:Handwritten); "
+                            "the others are counted as left out")
         if fmt == "page-xml":
             q.add_argument("--trust", choices=("line", "words"), default="line",
                            help="when a line's words disagree with its text (stale word HTR after a line "
@@ -136,7 +140,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         from .layout_import import import_layout
 
         out = import_layout(fmt, args.path, args.out, opts, lang, level=args.level, writer_by=args.writer_by,
-                            trust=getattr(args, "trust", "line"))
+                            trust=getattr(args, "trust", "line"), line_type=args.line_type)
     elif fmt in ("inkml", "unipen"):
         from .ink_import import import_ink
 
