@@ -1,4 +1,5 @@
-"""``bench data import iam|hwdb|page-xml|alto|inkml|unipen|hf``: convert a real dataset into a manifest folder."""
+"""``bench data import iam|hwdb|page-xml|alto|inkml|unipen|hf``: convert a real dataset into a manifest folder;
+``bench data split-words``: cut a dataset of lines into words."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +95,30 @@ def register_import(data_subparsers) -> None:
             q.add_argument("--append", action="store_true",
                            help="add to a folder made by an earlier import (e.g. IAM + HWDB for cross-language)")
         q.add_argument("--no-progress", action="store_true")
+
+
+def register_split_words(data_subparsers) -> None:
+    """Add ``split-words`` to the ``bench data`` command group: a line dataset -> a word dataset."""
+    from bench.argtypes import positive_float
+
+    from .gaps import GAP_RATIO
+
+    p = data_subparsers.add_parser("split-words", help="cut the lines of a dataset folder into words at their "
+                                                       "widest ink gaps (lines whose cut is not clear are dropped)")
+    p.add_argument("src", type=Path, help="a dataset folder of lines (manifest.csv + images, as an import writes)")
+    p.add_argument("--out", type=Path, required=True, help="dataset folder to write (new or empty)")
+    p.add_argument("--min-gap-ratio", type=positive_float, default=GAP_RATIO, metavar="R",
+                   help="keep a line only when its narrowest word gap is at least R times its widest gap "
+                        f"inside a word (default {GAP_RATIO:g}, the IAM-OnDB importer's rule)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_split_words)
+
+
+def cmd_split_words(args: argparse.Namespace) -> int:
+    from .split_words import split_words
+
+    print(split_words(args.src, args.out, gap_ratio=args.min_gap_ratio, progress=not args.no_progress))
+    return 0
 
 
 def add_file_options(q) -> None:
