@@ -113,6 +113,40 @@ def write_alto(root: Path, damaged: bool = False) -> tuple[Path, dict]:
     return root, boxes
 
 
+TYPED_LINES = [("hand", "DefaultLine:Handwritten"), ("typed", "DefaultLine:Typewritten"),
+               ("above", "InterlinearLine:Handwritten"), ("plain", None)]  # "plain": only its block is typed
+
+
+def write_typed_lines(root: Path, fmt: str) -> Path:
+    """One page of four lines typed as eScriptorium types them, as ALTO (``OtherTag`` line types the
+    lines reference by ``TAGREFS``; the block references a block type and a writer) or as PAGE
+    (``custom="structure {type:...;}"`` on the lines and on the region)."""
+    root.mkdir(parents=True, exist_ok=True)
+    page, boxes = page_image([(t, 40, 20 + 90 * i) for i, (t, _) in enumerate(TYPED_LINES)], size=(400, 380))
+    page.save(root / "scan.png")
+    ids = {label: f"LT{i}" for i, (_, label) in enumerate(TYPED_LINES) if label}
+    if fmt == "alto":
+        tags = "".join(f'<OtherTag ID="{i}" LABEL="{lab}" DESCRIPTION="line type {lab}"/>' for lab, i in ids.items())
+        lines = "".join(f'<TextLine ID="l_{t}"{f" TAGREFS={chr(34)}{ids[lab]}{chr(34)}" if lab else ""} HPOS="{b[0]}" '
+                        f'VPOS="{b[1]}" WIDTH="{b[2]}" HEIGHT="{b[3]}"><String CONTENT="{t}" HPOS="{b[0]}" '
+                        f'VPOS="{b[1]}" WIDTH="{b[2]}" HEIGHT="{b[3]}"/></TextLine>\n'
+                        for (t, lab), b in ((tl, boxes[tl[0]]) for tl in TYPED_LINES))
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<alto xmlns="{ALTO_NS}"><Description><MeasurementUnit>pixel'
+               f'</MeasurementUnit><sourceImageInformation><fileName>scan.png</fileName></sourceImageInformation>'
+               f'</Description><Tags>{tags}<OtherTag ID="BT1" LABEL="Main" DESCRIPTION="block type Main"/>'
+               f'<OtherTag ID="W1" TYPE="writer" LABEL="writer" VALUE="Ann"/></Tags>\n<Layout><Page ID="p1" '
+               f'WIDTH="{page.width}" HEIGHT="{page.height}"><PrintSpace><TextBlock ID="b1" TAGREFS="W1 BT1">\n'
+               f'{lines}</TextBlock></PrintSpace></Page></Layout></alto>\n')
+    else:
+        lines = [f'<TextLine id="l_{t}"{f" custom={chr(34)}structure {{type:{lab};}}{chr(34)}" if lab else ""}>'
+                 f'<Coords points="{_poly(boxes[t])}"/><TextEquiv><Unicode>{t}</Unicode></TextEquiv></TextLine>'
+                 for t, lab in TYPED_LINES]
+        xml = _page_xml(PAGE_NS[2019], "scan.png", page.size, lines).replace(
+            '<TextRegion id="r1">', '<TextRegion id="r1" custom="structure {type:Main;}">')
+    (root / "scan.xml").write_text(xml, encoding="utf-8")
+    return root
+
+
 # --- pen traces -----------------------------------------------------------------------------------
 def strokes_for(text: str) -> list[np.ndarray]:
     """Pen strokes (y down) that trace the dark pixels of the printed word, column by column runs:

@@ -121,6 +121,30 @@ def test_alto_joins_a_hyphenated_word_and_rescales_to_the_image(tmp_path, lex, c
 
 
 @needs_lxml
+@pytest.mark.parametrize("fmt", ["alto", "page-xml"])
+def test_line_type_keeps_only_the_lines_of_that_type(tmp_path, fmt, capsys):
+    root = F.write_typed_lines(tmp_path / "src", fmt)
+    assert _import(fmt, root, tmp_path / "all") == 0
+    assert sorted(_rows(tmp_path / "all")) == ["above", "hand", "plain", "typed"]  # without it nothing changes
+    assert "line type" not in capsys.readouterr().err
+    assert _import(fmt, root, tmp_path / "hw", "--line-type", "handwritten") == 0
+    rows = _rows(tmp_path / "hw")
+    assert sorted(rows) == ["above", "hand"]  # DefaultLine:Handwritten and InterlinearLine:Handwritten
+    assert "bench: left out: 2 line type not 'handwritten'" in capsys.readouterr().err.splitlines()
+    if fmt == "alto":  # the block's writer tag is no line type, and still names the writer
+        assert {r["style"] for r in rows.values()} == {"alto-Ann"}
+    assert json.loads((tmp_path / "hw" / "dataset.json").read_text())["sources"][-1]["line_type"] == "handwritten"
+    assert _import(fmt, root, tmp_path / "tw", "--line-type", "TYPEWRITTEN") == 0
+    assert sorted(_rows(tmp_path / "tw")) == ["typed"]
+    capsys.readouterr()
+    assert _import(fmt, root, tmp_path / "none", "--line-type", "signature") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["bench: left out: 4 line type not 'signature'",
+                   f"bench: error: no words imported from {root} (4 line(s) whose type is not 'signature')"]
+    _nothing_left(tmp_path / "none")
+
+
+@needs_lxml
 def test_alto_damaged_file_is_one_line(tmp_path, capsys):
     root, _ = F.write_alto(tmp_path / "src", damaged=True)
     assert _import("alto", root, tmp_path / "ds") == 2

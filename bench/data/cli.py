@@ -42,8 +42,9 @@ def register(subparsers) -> None:
     c.add_argument("dataset", type=Path, help="a dataset folder (manifest.csv or manifest.parquet)")
     c.set_defaults(func=cmd_validate)
 
-    from .readers.cli import register_import  # bench data import iam|hwdb (bench/data/readers/)
+    from .readers.cli import register_import, register_split_words  # bench data import | split-words
     register_import(sub)
+    register_split_words(sub)
 
 
 def _dataset_dir(args: argparse.Namespace) -> Path:

@@ -8,6 +8,8 @@ across two lines is two Strings marked ``SUBS_TYPE="HypPart1"``/``"HypPart2"`` w
 side by side into one word image whose text is the whole word. Writers may be named by an
 ``OtherTag`` (TYPE or LABEL writer/hand/scribe) that elements reference through ``TAGREFS``; the
 language by ``LANG``. Words or the whole line are chosen per line: a line held in one String is a line.
+eScriptorium types lines the same way (``OtherTag LABEL="DefaultLine:Handwritten"``): ``line_type``
+keeps only the lines of one type, so a mixed typed/handwritten page can give a handwriting-only set.
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ def is_alto(root) -> bool:
     return L.local(root).lower() == "alto"
 
 
-def read_alto(path: Path, level: str = "word") -> LayoutPage:
-    """Parse one ALTO file into the regions to crop at ``level`` (word, or line)."""
+def read_alto(path: Path, level: str = "word", line_type: str | None = None) -> LayoutPage:
+    """Parse one ALTO file into the regions to crop at ``level`` (word, or line); with ``line_type``
+    only the lines whose type label contains it (``L.type_matches``), the others counted as left out."""
     root = L.parse_xml(path)
     if not is_alto(root):
         raise L.damaged(path, root, f"not an ALTO file (root element {L.local(root)})")
@@ -52,6 +55,7 @@ def read_alto(path: Path, level: str = "word") -> LayoutPage:
     out = LayoutPage(xml=path, image_ref=ref, size=(w, h) if w > 0 and h > 0 else None,
                      units_per_inch=UNITS_PER_INCH[unit])
     tags = _writer_tags(root)
+    types = _type_labels(root, tags)
     lines = L.descendants(page_el, "TextLine")
     for s in (s for ln in lines for s in L.children(ln, "String")):
         if s.get("CONTENT") is None:
@@ -60,6 +64,12 @@ def read_alto(path: Path, level: str = "word") -> LayoutPage:
     typical = sorted(heights)[len(heights) // 2] if heights else 40.0
     pending: list = [None]  # a HypPart1 waiting for its second half: (String, polygon, whole word or None)
     for n, ln in enumerate(lines):
+        if line_type is not None and not L.type_matches(_line_type(ln, types), line_type):
+            out.note(f"line type not {line_type!r}")
+            if pending[0] is not None:  # its second half was on a line left out
+                out.note("unpaired hyphenation part")
+                pending[0] = None
+            continue
         strings = L.children(ln, "String")
         if level == "word" and _segmented(strings):
             _words(out, ln, n, strings, path, tags, pending)
@@ -195,6 +205,25 @@ def _writer_tags(root) -> dict[str, str]:
             label = (tag.get("LABEL") or "").strip()
             out[tag.get("ID")] = value or (label if label.lower() not in L.WRITER_NAMES else tag.get("ID"))
     return out
+
+
+def _type_labels(root, writers: dict[str, str]) -> dict[str, str]:
+    """OtherTag ID -> LABEL for the tags that are not writers: eScriptorium's line and block types
+    (``LABEL="DefaultLine:Handwritten" DESCRIPTION="line type DefaultLine:Handwritten"``)."""
+    return {t.get("ID"): (t.get("LABEL") or "").strip() for t in L.descendants(root, "OtherTag")
+            if t.get("ID") and t.get("ID") not in writers and (t.get("LABEL") or "").strip()}
+
+
+def _line_type(ln, types: dict[str, str]) -> list[str] | None:
+    """The type labels of the nearest element, the line first, then its ancestors, whose ``TAGREFS``
+    name a type tag: a line's own type wins over its block's. None when nothing is typed."""
+    node = ln
+    while node is not None:
+        found = [types[r] for r in (node.get("TAGREFS") or "").split() if r in types]
+        if found:
+            return found
+        node = node.getparent()
+    return None
 
 
 def _writer(el, tags: dict[str, str]) -> str | None:

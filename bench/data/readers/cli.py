@@ -1,4 +1,5 @@
-"""``bench data import iam|hwdb|page-xml|alto|inkml|unipen|hf``: convert a real dataset into a manifest folder."""
+"""``bench data import iam|hwdb|page-xml|alto|inkml|unipen|hf``: convert a real dataset into a manifest folder;
+``bench data split-words``: cut a dataset of lines into words."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,10 @@ def register_import(data_subparsers) -> None:
         q.add_argument("--writer-by", choices=("page", "folder", "source"), default="page",
                        help="writer when the file names none: each page file (default), each folder, or one "
                             "for the whole source (a single hand)")
+        q.add_argument("--line-type", default=None, metavar="TEXT",
+                       help="keep only lines whose type contains TEXT, case-insensitive (eScriptorium: "
+                            "handwritten keeps DefaultLine:Handwritten and InterlinearLine:Handwritten); "
+                            "the others are counted as left out")
         if fmt == "page-xml":
             q.add_argument("--trust", choices=("line", "words"), default="line",
                            help="when a line's words disagree with its text (stale word HTR after a line "
@@ -92,6 +97,30 @@ def register_import(data_subparsers) -> None:
         q.add_argument("--no-progress", action="store_true")
 
 
+def register_split_words(data_subparsers) -> None:
+    """Add ``split-words`` to the ``bench data`` command group: a line dataset -> a word dataset."""
+    from bench.argtypes import positive_float
+
+    from .gaps import GAP_RATIO
+
+    p = data_subparsers.add_parser("split-words", help="cut the lines of a dataset folder into words at their "
+                                                       "widest ink gaps (lines whose cut is not clear are dropped)")
+    p.add_argument("src", type=Path, help="a dataset folder of lines (manifest.csv + images, as an import writes)")
+    p.add_argument("--out", type=Path, required=True, help="dataset folder to write (new or empty)")
+    p.add_argument("--min-gap-ratio", type=positive_float, default=GAP_RATIO, metavar="R",
+                   help="keep a line only when its narrowest word gap is at least R times its widest gap "
+                        f"inside a word (default {GAP_RATIO:g}, the IAM-OnDB importer's rule)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_split_words)
+
+
+def cmd_split_words(args: argparse.Namespace) -> int:
+    from .split_words import split_words
+
+    print(split_words(args.src, args.out, gap_ratio=args.min_gap_ratio, progress=not args.no_progress))
+    return 0
+
+
 def add_file_options(q) -> None:
     """--include/--exclude/--limit: which source files an import reads."""
     from bench.argtypes import int_at_least
@@ -136,7 +165,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         from .layout_import import import_layout
 
         out = import_layout(fmt, args.path, args.out, opts, lang, level=args.level, writer_by=args.writer_by,
-                            trust=getattr(args, "trust", "line"))
+                            trust=getattr(args, "trust", "line"), line_type=args.line_type)
     elif fmt in ("inkml", "unipen"):
         from .ink_import import import_ink
 

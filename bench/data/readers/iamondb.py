@@ -4,9 +4,10 @@ A form ``a01-000u`` has ``ascii/a01/a01-000/a01-000u.txt`` (an ``OCR:`` and a ``
 CSR lines are the ones written, one per recorded line) and ``lineStrokes/a01/a01-000/a01-000u-NN.xml``
 (``<Stroke>`` elements of ``<Point x y time>``, y growing downwards), where line NN is the NN-th CSR
 line. The database has no word boundaries, so each line is split into its transcript's words at the
-widest horizontal pen gaps, and the split is checked: the gaps taken must be clearly wider than every
-gap left inside a word, and every word's width per letter must be close to the line's. A line that
-fails (or whose word count does not fit) is left out and counted.
+widest horizontal pen gaps, and the split is checked (``gaps.cut_spans``, the rule ``bench data
+split-words`` applies to line images): the gaps taken must be clearly wider than every gap left
+inside a word, every word's width per letter close to the line's, every cut near where the letter
+counts put it. A line that fails (or whose word count does not fit) is left out and counted.
 
 Writers are not in these two folders: the original form files (``<Form id="a01-000u" writerID="10058">``,
 e.g. ``original/**/strokes*.xml``) name them, read by ``read_form_writers``. A form whose writer is
@@ -23,15 +24,13 @@ import numpy as np
 
 from bench.errors import BenchError
 
+from .gaps import cut_spans
 from .inkml import InkFile, InkWord
 
 FORM_ID = re.compile(r"^[a-z]\d\d-\d\d\d[a-z]?$")
 LINE_FILE = re.compile(r"^([a-z]\d\d-\d\d\d[a-z]?)-(\d\d)\.xml$")
 FORM_TAG = re.compile(rb"<Form\s+[^>]*>")
 ATTR = re.compile(rb'(\w+)="([^"]*)"')
-GAP_RATIO = 1.5  # the narrowest gap taken must be this much wider than the widest gap left in a word
-WIDTH_RATIO = 3.0  # a word's width per letter within this factor of the line's
-CUT_LETTERS = 3.0  # each word gap within this many letter widths of where the letter counts put it
 
 
 @dataclass
@@ -138,37 +137,11 @@ def split_line(strokes: list[np.ndarray], words: list[str], stats: SplitStats) -
             blocks[-1][2].append(k)
         else:
             blocks.append([x0, x1, [k]])
-    gaps = np.array([blocks[i + 1][0] - blocks[i][1] for i in range(len(blocks) - 1)], dtype=np.float64)
-    if len(gaps) < n - 1:
-        stats.drop("fewer pen gaps than words")
+    cut, reason = cut_spans([(b[0], b[1]) for b in blocks], words, what="pen")
+    if cut is None:
+        stats.drop(reason)
         return None
-    order = np.argsort(-gaps, kind="stable")
-    cut = np.sort(order[:n - 1])
-    taken = gaps[order[:n - 1]]
-    left = gaps[order[n - 1:]]
-    if n > 1 and len(left) and taken.min() < GAP_RATIO * left.max():
-        stats.drop("word gaps not clearly wider than letter gaps")
-        return None
-    groups: list[list[np.ndarray]] = []
-    start = 0
-    for c in [*cut.tolist(), len(blocks) - 1]:
-        groups.append([strokes[k] for b in blocks[start:c + 1] for k in sorted(b[2])])
-        start = c + 1
-    widths = np.array([max(float(np.ptp(np.concatenate(g)[:, 0])), 1.0) for g in groups])
-    letters = np.array([max(len(w), 1) for w in words], dtype=np.float64)
-    per = widths / letters
-    ref = float(widths.sum() / letters.sum())
-    if np.any(per > WIDTH_RATIO * ref) or np.any(per < ref / WIDTH_RATIO):
-        stats.drop("a word's width does not fit its letters")
-        return None
-    # each cut near where the letter counts put it: a shifted split can pass the checks above
-    x0, x1 = blocks[0][0], blocks[-1][1]
-    per_letter = (x1 - x0) / (letters.sum() + n - 1)  # the n - 1 spaces count as letters
-    before = np.cumsum(letters)[:-1] + np.arange(1, n)
-    at = np.array([(blocks[c][1] + blocks[c + 1][0]) / 2.0 for c in cut.tolist()])
-    if n > 1 and np.any(np.abs(at - (x0 + before * per_letter)) > CUT_LETTERS * per_letter):
-        stats.drop("a word gap far from where the letter counts put it")
-        return None
+    groups = [[strokes[k] for b in blocks[a:z + 1] for k in sorted(b[2])] for a, z in cut]
     stats.split += 1
     return groups
 

@@ -161,6 +161,13 @@ def writer_in_custom(custom: str | None) -> str | None:
     return next((v.strip() for v in pairs.values() if v.strip()), None)
 
 
+def type_matches(labels: list[str] | None, want: str) -> bool:
+    """Whether a line typed ``labels`` (None: untyped) is of type ``want``: one label contains it,
+    case-insensitively, so ``handwritten`` takes DefaultLine:Handwritten and InterlinearLine:Handwritten."""
+    key = want.strip().casefold()
+    return any(key in lab.casefold() for lab in labels or ())
+
+
 def baseline_band(points: list[Point], height: float) -> list[Point]:
     """A polygon around a baseline: 3/4 of ``height`` above it (ascenders), 1/4 below (descenders)."""
     up, down = 0.75 * height, 0.25 * height

@@ -62,19 +62,25 @@ def _root_name(path: Path) -> str:
 
 
 def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOptions, lang: str | None,
-                  level: str = "word", writer_by: str = "page", trust: str = "line") -> Path:
-    """Import PAGE-XML or ALTO files (a file or a folder of them) into the folder ``out``."""
+                  level: str = "word", writer_by: str = "page", trust: str = "line",
+                  line_type: str | None = None) -> Path:
+    """Import PAGE-XML or ALTO files (a file or a folder of them) into the folder ``out``; with
+    ``line_type`` only the lines of that type (eScriptorium's line types, e.g. handwritten)."""
     try:
         import lxml  # noqa: F401
     except ImportError:
         raise BenchError(f"importing {FORMATS[fmt][1]} needs lxml: pip install 'xscript-bench[formats]'") from None
+    if line_type is not None and not line_type.strip():
+        raise BenchError("--line-type must not be empty")
+    line_type = line_type.strip() if line_type is not None else None
     src = Path(src).expanduser()
     top, label = FORMATS[fmt]
     root = src if src.is_dir() else src.parent
     files = select_files(find_files(src, fmt), root, opts.include, opts.exclude, opts.limit, label)
     srcname = safe_name(src.stem if src.is_file() else src.resolve().name)
     # parse everything first: a damaged file stops before any crop
-    pages = [read_page(f, level, trust) if fmt == "page-xml" else read_alto(f, level) for f in files]
+    pages = [read_page(f, level, trust, line_type) if fmt == "page-xml" else read_alto(f, level, line_type)
+             for f in files]
     images = {lp.xml: L.find_image(lp.xml, lp.image_ref) for lp in pages}
     _refuse_same_page(pages, images)
     lexicon = load_lexicon(opts.lexicon)
@@ -159,8 +165,10 @@ def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOption
         if notes:
             _warn("left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(notes.items())))
         if not rows:
+            typed = notes.get(f"line type not {line_type!r}", 0)
             raise BenchError(f"no {'words' if level == 'word' else 'lines'} imported from {src}"
-                             + (f" ({len(missing)} page image(s) missing)" if missing else ""))
+                             + (f" ({len(missing)} page image(s) missing)" if missing else "")
+                             + (f" ({typed} line(s) whose type is not {line_type!r})" if typed else ""))
         _warn(f"produced {', '.join(f'{n} {k}s' for k, n in sorted(produced.items()))}; " + labels.summary())
         how = {"page": "one per page file", "folder": "one per folder", "source": "one for the whole source"}
         _warn(writers_line(named, default, f"{how[writer_by]} (--writer-by {writer_by})") + "; "
@@ -171,7 +179,7 @@ def import_layout(fmt: str, src: str | Path, out: str | Path, opts: ImportOption
                   "files_with_lines_only": sum(1 for lp in pages if lp.regions and lp.level == "line") if
                   level == "word" else 0, "writer_by": writer_by, "missing_images": len(missing),
                   "other_extension_images": len(other_ext), "left_out": notes, "counts": info,
-                  "labels": labels.record(), "lang": lang, "langs_from_files": dict(langs),
+                  "labels": labels.record(), "lang": lang, "line_type": line_type, "langs_from_files": dict(langs),
                   "include": list(opts.include), "exclude": list(opts.exclude), "limit": opts.limit}
         return _finish(out, stage, rows, lexicon, opts, source, f"{top}-{srcname}",
                        f"{label} {level}s from {src.name}, imported by bench data import {fmt}")

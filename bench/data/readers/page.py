@@ -4,6 +4,8 @@
 (``"x,y x,y ..."``, a polygon in image pixels) and ``TextEquiv/Unicode`` (the transcription; of several
 TextEquivs the one with the lowest ``index`` wins). Lines may have only a ``Baseline``: the region
 is then a band around it. Lines come in ``ReadingOrder``; words or the whole line are chosen per line.
+eScriptorium's PAGE export types lines as ``custom="structure {type:DefaultLine:Handwritten;}"``, the
+ALTO export's line types: ``line_type`` keeps one type, as for ALTO.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from .importing import lang_code
 from .layout import LayoutPage, Region
 
 READING_INDEX = re.compile(r"readingOrder\s*\{[^}]*index\s*:\s*(-?\d+)")
+CUSTOM_TYPE = re.compile(r"\bstructure\s*\{[^}]*?\btype\s*:\s*([^;}]*)")
 CUSTOM_LANG = re.compile(r"\b(language|lang)\s*\{([^}]*)\}", re.I)
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 NAMESPACE_PART = "schema.primaresearch.org/PAGE/gts/pagecontent/"  # http:// or (Transkribus) https://
@@ -25,13 +28,14 @@ def is_page(root) -> bool:
     return L.local(root) == "PcGts" and (NAMESPACE_PART in L.namespace(root) or not L.namespace(root))
 
 
-def read_page(path: Path, level: str = "word", trust: str = "line") -> LayoutPage:
+def read_page(path: Path, level: str = "word", trust: str = "line", line_type: str | None = None) -> LayoutPage:
     """Parse one PAGE file into the regions to crop at ``level`` (word, or line).
 
     Decided per line: a line whose words carry text gives its words, unless the words disagree with
     the line's own text (Transkribus leaves word text stale when a line is corrected): then the
     corrected line is cropped whole (``trust="line"``, the default) or the words are kept
-    (``trust="words"``); both cases are counted. A line without transcribed words gives the line."""
+    (``trust="words"``); both cases are counted. A line without transcribed words gives the line.
+    With ``line_type``, lines of another type (``_line_type``) are left out and counted."""
     root = L.parse_xml(path)
     if not is_page(root):
         raise L.damaged(path, root, f"not a PAGE-XML file (root element {L.local(root)}, namespace "
@@ -50,6 +54,9 @@ def read_page(path: Path, level: str = "word", trust: str = "line") -> LayoutPag
     line_heights = [_height(p) for ln in lines if (p := _coords(ln, path, required=False))]
     typical = sorted(line_heights)[len(line_heights) // 2] if line_heights else (h / 30 if h else 40.0)
     for li, ln in enumerate(lines):
+        if line_type is not None and not L.type_matches(_line_type(ln), line_type):
+            out.note(f"line type not {line_type!r}")
+            continue
         line_text = text_of(ln).strip()
         words = _by_custom_order(L.children(ln, "Word"))
         said = [text_of(wd).strip() for wd in words]
@@ -123,6 +130,17 @@ def _by_custom_order(els: list) -> list:
     if els and all(idx):
         return [e for _, e in sorted(zip((int(m.group(1)) for m in idx), els), key=lambda t: t[0])]
     return els
+
+
+def _line_type(ln) -> list[str] | None:
+    """``custom="structure {type:...;}"`` of the line, else of its nearest typed region; None if untyped."""
+    node = ln
+    while node is not None and L.local(node) != "Page":
+        m = CUSTOM_TYPE.search(node.get("custom") or "")
+        if m and m.group(1).strip():
+            return [m.group(1).strip()]
+        node = node.getparent()
+    return None
 
 
 def _lang_of(el) -> str | None:
