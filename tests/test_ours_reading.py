@@ -201,9 +201,13 @@ def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint
     assert np.array_equal(ad.similarity(out, gal, words, "en", "en"), cos)  # en tuned to 0: cosine alone
     es = ad.similarity(out, gal, words, "es", "es")
     other = ad.similarity(out, gal, words, "fr", "fr")  # a language it did not tune: the default weight
-    ad.weights = {"es": 0.3}
+    ad.weights, ad.length_bonus = {"es": 0.3}, {"es": 0.0}
     assert not np.allclose(es, other) and np.allclose(ad.similarity(out, gal, words, "es", "es"), other)
     assert ad.run_notes()["fusion_weights"] == {"es": 0.3, "other languages": 0.3}
+    ad.length_bonus = {"es": 2.0}  # the query language's bonus, the default (0) for the others
+    assert not np.allclose(ad.similarity(out, gal, words, "es", "es"), other)
+    assert np.allclose(ad.similarity(out, gal, words, "fr", "fr"), other)
+    assert ad.run_notes()["length_bonus"] == {"es": 2.0, "other languages": 0.0}
 
 
 def test_the_tuning_sweep_ranks_exactly_as_the_adapter_does(reader_checkpoint):
