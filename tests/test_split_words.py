@@ -229,3 +229,24 @@ def test_a_folder_name_is_never_taken_twice():
     g.pick("x/y/00.png/z.png", ["00.png"])
     assert g.pick("x/y.png", ["00.png"]) != "x/y"
     assert Folders(reserved=("manifest.csv",)).pick("manifest.csv.png", ["00.png"]) == "manifest.csv_png"
+
+
+def test_punctuation_tokens_join_their_word_as_the_pen_split_does(tmp_path, capsys):
+    """"Mr . Foot" (IAM's spacing) and "Bonjour !" (French spacing): the punctuation has no ink gap of
+    its own, so it joins its word, by the IAM-OnDB importer's rule (one function for both)."""
+    from bench.data.readers import iamondb, split_words as sw
+
+    assert sw.words_of is iamondb.words_of
+    mr, mr_spans = draw_line(["Mr.", "Foot"])
+    hello, _ = draw_line(["Bonjour!"])
+    quote, _ = draw_line(['"cat', "dog"])
+    dots, _ = draw_line(["..."])
+    src = make_src(tmp_path / "src", {"l1": (mr, "Mr . Foot"), "l2": (hello, "Bonjour !"), "l3": (quote, '" cat dog'),
+                                      "l4": (dots, ". . .")})
+    assert run(src, tmp_path / "words", "--no-progress") == 0
+    err = capsys.readouterr().err
+    assert ("split-words: 4 lines in; 2 split into 4 words, 1 one-word lines kept as they are; 5 words out; "
+            "1 lines dropped: 1 no word, only punctuation") in err
+    rows = Dataset.load(tmp_path / "words").samples.to_dict("records")
+    assert [(r["id"], r["text"]) for r in rows] == [("l1-w0", "Mr."), ("l1-w1", "Foot"), ("l2-w0", "Bonjour!"),
+                                                   ('l3-w0', '"cat'), ("l3-w1", "dog")]

@@ -2,11 +2,13 @@
 
 Why: real exports (eScriptorium's ALTO, most HTR-United sets) transcribe whole lines, while the
 harness measures word retrieval, where models that read or embed single words score near zero on
-lines. A line of ``k >= 2`` whitespace-separated tokens is cut at the ``k - 1`` widest gaps of its ink
-column profile and kept only when the cut is clear, by the same rule the IAM-OnDB importer applies to
-pen gaps (``gaps.cut_spans``): the word gaps clearly wider than every gap left inside a word
+lines. A line of ``k >= 2`` words is cut at the ``k - 1`` widest gaps of its ink column profile and
+kept only when the cut is clear, by the same rule the IAM-OnDB importer applies to pen gaps
+(``gaps.cut_spans``): the word gaps clearly wider than every gap left inside a word
 (``--min-gap-ratio``), every word's width per letter close to the line's, every cut near where the
 letter counts put it. A line that fails is dropped and counted by reason, never cut somewhere else.
+Its words are those the IAM-OnDB importer cuts (``gaps.words_of``): a token of punctuation alone
+("Mr . Foot", French "Bonjour !") has no ink gap of its own and joins its neighbouring word.
 
 Ink is the pixels at or below the Otsu threshold of the line's gray values, leaving out pure white
 (255): the importers paint everything outside a line's polygon white, and that third class would
@@ -28,7 +30,7 @@ from bench.errors import BenchError
 from bench.progress import progress_bar
 
 from .convert import LEXICON_NAME, ImportOptions, _finish, _staging, _warn
-from .gaps import CUT_LETTERS, GAP_RATIO, WIDTH_RATIO, cut_spans
+from .gaps import CUT_LETTERS, GAP_RATIO, WIDTH_RATIO, cut_spans, words_of
 from .importing import Labels
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ MARGIN = 0.05  # margin around a word's ink, as a share of the line height (at l
 SPECK = 0.02  # a run of ink columns holding under (SPECK * line height)^2 ink pixels is a speck
 UNREADABLE = "image cannot be read"
 NO_TEXT = "no text"
+ONLY_PUNCT = "no word, only punctuation"
 
 
 def otsu(values: np.ndarray) -> int:
@@ -139,9 +142,9 @@ def split_words(src: str | Path, out: str | Path, gap_ratio: float = GAP_RATIO, 
         bar = progress_bar(len(ds.samples), "split-words lines", progress, unit="line")
         for line in ds.samples.itertuples(index=False):
             bar.update()
-            tokens = str(line.text).split()
+            tokens = words_of(str(line.text))
             if not tokens:
-                dropped[NO_TEXT] += 1
+                dropped[ONLY_PUNCT if str(line.text).strip() else NO_TEXT] += 1
                 continue
             try:
                 im = ds.load_image(line.path)
