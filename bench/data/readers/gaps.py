@@ -23,6 +23,7 @@ CUT_LETTERS = 3.0  # each word gap within this many letter widths of where the l
 NOT_CLEAR = "word gaps not clearly wider than letter gaps"
 BAD_WIDTH = "a word's width does not fit its letters"
 FAR_CUT = "a word gap far from where the letter counts put it"
+NO_WORDS = "no words in the transcript"
 
 
 CONTRACTION = re.compile(r"^(?:'(?:s|d|ll|re|ve|m|t|em)|n't|s)$", re.IGNORECASE)
@@ -64,7 +65,9 @@ def cut_spans(spans: Sequence[tuple[float, float]], words: Sequence[str], gap_ra
     overlapping. Returns the (first, last) block of each word and "", or None and the reason."""
     n = len(words)
     gaps = np.array([spans[i + 1][0] - spans[i][1] for i in range(len(spans) - 1)], dtype=np.float64)
-    if n == 0 or not len(spans) or len(gaps) < n - 1:
+    if n == 0:
+        return None, NO_WORDS
+    if not len(spans) or len(gaps) < n - 1:
         return None, fewer_gaps(what)
     order = np.argsort(-gaps, kind="stable")
     cut = np.sort(order[:n - 1])
