@@ -145,6 +145,36 @@ def test_line_type_keeps_only_the_lines_of_that_type(tmp_path, fmt, capsys):
 
 
 @needs_lxml
+def test_line_type_leaves_a_hyphenated_word_unpaired_when_its_second_line_is_left_out(tmp_path):
+    """``hou`` ends a kept handwritten line, marked only by HYP (no SUBS_CONTENT), and ``se`` opens a
+    typewritten line that --line-type leaves out: ``hou`` is an unpaired half, not joined to the first
+    word of the next kept line."""
+    from bench.data.readers.alto import read_alto
+
+    def s(text, x, y):
+        return f'<String CONTENT="{text}" HPOS="{x}" VPOS="{y}" WIDTH="50" HEIGHT="30"/>'
+
+    def line(ident, tag, *strings):
+        return f'<TextLine ID="{ident}" TAGREFS="{tag}" HPOS="0" VPOS="0" WIDTH="300" HEIGHT="30">{"<SP/>".join(strings)}'
+
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<alto xmlns="{F.ALTO_NS}"><Description><MeasurementUnit>pixel'
+           f'</MeasurementUnit><sourceImageInformation><fileName>scan.png</fileName></sourceImageInformation>'
+           f'</Description><Tags><OtherTag ID="HW" LABEL="DefaultLine:Handwritten"/>'
+           f'<OtherTag ID="TW" LABEL="DefaultLine:Typewritten"/></Tags><Layout><Page ID="p1" WIDTH="400" HEIGHT="200">'
+           f'<PrintSpace><TextBlock ID="b1">'
+           + line("l1", "HW", s("the", 10, 10), s("hou", 100, 10)) + '<HYP CONTENT="-"/></TextLine>'
+           + line("l2", "TW", s("se", 10, 60), s("tree", 100, 60)) + "</TextLine>"
+           + line("l3", "HW", s("cat", 10, 110), s("dog", 100, 110)) + "</TextLine>"
+           + "</TextBlock></PrintSpace></Page></Layout></alto>\n")
+    (tmp_path / "scan.xml").write_text(xml, encoding="utf-8")
+    page = read_alto(tmp_path / "scan.xml", line_type="handwritten")
+    assert [r.text for r in page.regions] == ["the", "cat", "dog"]  # no "houcat"
+    assert page.notes == {"line type not 'handwritten'": 1, "unpaired hyphenation part": 1}
+    every = read_alto(tmp_path / "scan.xml")  # without the filter the halves join
+    assert [r.text for r in every.regions] == ["the", "house", "tree", "cat", "dog"] and not every.notes
+
+
+@needs_lxml
 def test_alto_damaged_file_is_one_line(tmp_path, capsys):
     root, _ = F.write_alto(tmp_path / "src", damaged=True)
     assert _import("alto", root, tmp_path / "ds") == 2

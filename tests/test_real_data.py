@@ -395,3 +395,10 @@ def test_the_reading_loss_spells_only_what_the_charset_can_and_reads_past_edge_p
         keep = [0, 2, 3]  # "gatoñ": ñ is not in the charset; "dog," is spelled "dog"
         want = ctc_loss(model.ctc(mid)[:, keep], ctc_targets(["dog", "sol", "cat"], model.charset))
     assert logs["ctc"] == pytest.approx(float(want), rel=1e-5)
+
+
+def test_no_words_is_its_own_reason():
+    from bench.data.readers.gaps import cut_spans
+
+    assert cut_spans([(0.0, 5.0), (9.0, 12.0)], []) == (None, "no words in the transcript")
+    assert cut_spans([], ["a"], what="ink") == (None, "fewer ink gaps than words")

@@ -186,3 +186,67 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path, capsys):
     assert not (tmp_path / "none").exists()
     assert run(src, tmp_path / "r", "--min-gap-ratio", "0.5") == 2
     _one_line_error(capsys, "--min-gap-ratio must be at least 1")
+
+
+def test_sources_differing_only_by_extension_get_their_own_folders(tmp_path, capsys):
+    """``img/a.png`` and ``img/a.jpg`` both name a folder ``img/a``: each line's words must still land in
+    files of their own, and the manifest must name each once."""
+    src = tmp_path / "src"
+    lines = {"l-png": ("img/a.png", ["cat", "dog"]), "l-jpg": ("img/a.jpg", ["bird", "is", "here"]),
+             "l-one": ("img/b.png", ["cat"]), "l-one2": ("img/b.jpg", ["dog"])}
+    rows = []
+    for ident, (rel, words) in lines.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        draw_line(words)[0].save(src / rel, quality=95)
+        rows.append({"id": ident, "path": rel, "text": " ".join(words), "semantic_id": -1, "lang": "en",
+                     "style": "hand-0", "split": "test"})
+    write_dataset(src, pd.DataFrame(rows), name="lines", lexicon=lexicon(src / "lexicon.csv").name)
+    assert run(src, tmp_path / "words", "--no-progress") == 0
+    assert "4 lines in; 2 split into 5 words, 2 one-word lines kept" in capsys.readouterr().err
+    ds = Dataset.load(tmp_path / "words")
+    out = ds.samples.to_dict("records")
+    assert [r["text"] for r in out] == ["cat", "dog", "bird", "is", "here", "cat", "dog"]
+    paths = [r["path"] for r in out]
+    assert len({p.casefold() for p in paths}) == 7
+    assert len({Path(p).parent for p in paths}) == 4  # one folder per source line
+    im_png, spans_png = draw_line(["cat", "dog"])
+    im_jpg, spans_jpg = draw_line(["bird", "is", "here"])
+    for r, (s0, s1) in zip(out[:5], spans_png + spans_jpg):  # each crop is its own line's word
+        assert s1 - s0 <= Image.open(ds.root / r["path"]).width <= s1 - s0 + WORD_GAP
+
+
+def test_a_folder_name_is_never_taken_twice():
+    from bench.data.readers.split_words import Folders
+
+    f = Folders()
+    assert f.pick("img/a.png", ["00.png", "01.png"]) == "img/a"
+    assert f.pick("img/a.jpg", ["00.png"]) == "img/a_jpg"
+    assert f.pick("img/a_jpg.png", ["00.png"]) not in ("img/a", "img/a_jpg")
+    assert f.pick("IMG/A.png", ["00.png"]) not in ("img/a", "IMG/A")  # a case-insensitive disk
+    # a folder whose path is a file already given out, or whose files would be folders given out
+    assert f.pick("img/a/00.png.tif", ["00.png"]) != "img/a/00.png"
+    g = Folders()
+    g.pick("x/y/00.png/z.png", ["00.png"])
+    assert g.pick("x/y.png", ["00.png"]) != "x/y"
+    assert Folders(reserved=("manifest.csv",)).pick("manifest.csv.png", ["00.png"]) == "manifest.csv_png"
+
+
+def test_punctuation_tokens_join_their_word_as_the_pen_split_does(tmp_path, capsys):
+    """"Mr . Foot" (IAM's spacing) and "Bonjour !" (French spacing): the punctuation has no ink gap of
+    its own, so it joins its word, by the IAM-OnDB importer's rule (one function for both)."""
+    from bench.data.readers import iamondb, split_words as sw
+
+    assert sw.words_of is iamondb.words_of
+    mr, mr_spans = draw_line(["Mr.", "Foot"])
+    hello, _ = draw_line(["Bonjour!"])
+    quote, _ = draw_line(['"cat', "dog"])
+    dots, _ = draw_line(["..."])
+    src = make_src(tmp_path / "src", {"l1": (mr, "Mr . Foot"), "l2": (hello, "Bonjour !"), "l3": (quote, '" cat dog'),
+                                      "l4": (dots, ". . .")})
+    assert run(src, tmp_path / "words", "--no-progress") == 0
+    err = capsys.readouterr().err
+    assert ("split-words: 4 lines in; 2 split into 4 words, 1 one-word lines kept as they are; 5 words out; "
+            "1 lines dropped: 1 no word, only punctuation") in err
+    rows = Dataset.load(tmp_path / "words").samples.to_dict("records")
+    assert [(r["id"], r["text"]) for r in rows] == [("l1-w0", "Mr."), ("l1-w1", "Foot"), ("l2-w0", "Bonjour!"),
+                                                   ('l3-w0', '"cat'), ("l3-w1", "dog")]

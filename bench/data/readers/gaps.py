@@ -10,6 +10,8 @@ counted by its reason; it is never cut somewhere plausible instead.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Sequence
 
 import numpy as np
@@ -21,6 +23,35 @@ CUT_LETTERS = 3.0  # each word gap within this many letter widths of where the l
 NOT_CLEAR = "word gaps not clearly wider than letter gaps"
 BAD_WIDTH = "a word's width does not fit its letters"
 FAR_CUT = "a word gap far from where the letter counts put it"
+NO_WORDS = "no words in the transcript"
+
+
+CONTRACTION = re.compile(r"^(?:'(?:s|d|ll|re|ve|m|t|em)|n't|s)$", re.IGNORECASE)
+CROSSED_OUT = "#"  # IAM's mark for a word the writer struck out: ink with no word
+
+
+def words_of(line: str) -> list[str]:
+    """The written words of a transcript line, the words both splits cut. IAM separates punctuation by
+    spaces ("Mr . Foot") and contractions too ("you 'll", "Foot ' s"), as French typography spaces
+    "Bonjour !", but the hand does not: a token of punctuation joins the word before it (the first
+    word after it when it opens the line, as an opening quote does), and a contraction joins the
+    word before it. A line of punctuation alone has no word. ``#`` (IAM's struck-out word) stays a
+    word of its own, since it is ink the split must account for; the IAM-OnDB importer leaves it out
+    afterwards."""
+    out: list[str] = []
+    lead = ""
+    for tok in line.split():
+        punct = all(unicodedata.category(c)[0] in "PS" for c in tok) and tok != CROSSED_OUT
+        joins = out and out[-1] != CROSSED_OUT and (
+            punct or (CONTRACTION.match(tok) and (tok.lower() != "s" or out[-1].endswith("'"))))
+        if joins:
+            out[-1] += tok
+        elif punct:
+            lead += tok
+        else:
+            out.append(lead + tok)
+            lead = ""
+    return out
 
 
 def fewer_gaps(what: str) -> str:
@@ -34,7 +65,9 @@ def cut_spans(spans: Sequence[tuple[float, float]], words: Sequence[str], gap_ra
     overlapping. Returns the (first, last) block of each word and "", or None and the reason."""
     n = len(words)
     gaps = np.array([spans[i + 1][0] - spans[i][1] for i in range(len(spans) - 1)], dtype=np.float64)
-    if n == 0 or not len(spans) or len(gaps) < n - 1:
+    if n == 0:
+        return None, NO_WORDS
+    if not len(spans) or len(gaps) < n - 1:
         return None, fewer_gaps(what)
     order = np.argsort(-gaps, kind="stable")
     cut = np.sort(order[:n - 1])

@@ -16,7 +16,6 @@ unknown is left out, so no writer can be on both sides of a writer-disjoint spli
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from bench.errors import BenchError
 
-from .gaps import cut_spans
+from .gaps import CROSSED_OUT, cut_spans, words_of
 from .inkml import InkFile, InkWord
 
 FORM_ID = re.compile(r"^[a-z]\d\d-\d\d\d[a-z]?$")
@@ -94,32 +93,6 @@ def read_line_strokes(path: Path) -> list[np.ndarray]:
         if pts:
             strokes.append(np.asarray(pts, dtype=np.float32))
     return strokes
-
-
-CONTRACTION = re.compile(r"^(?:'(?:s|d|ll|re|ve|m|t|em)|n't|s)$", re.IGNORECASE)
-CROSSED_OUT = "#"  # IAM's mark for a word the writer struck out: ink with no word
-
-
-def words_of(line: str) -> list[str]:
-    """The written words of a transcript line. IAM separates punctuation by spaces ("Mr . Foot") and
-    contractions too ("you 'll", "Foot ' s"), but the pen does not: a token of punctuation joins the
-    word before it (the first word after it when it opens the line, as an opening quote does), and a
-    contraction joins the word before it. ``#`` (a struck-out word) stays a word of its own, since it
-    is ink the split must account for; the caller leaves it out afterwards."""
-    out: list[str] = []
-    lead = ""
-    for tok in line.split():
-        punct = all(unicodedata.category(c)[0] in "PS" for c in tok) and tok != CROSSED_OUT
-        joins = out and out[-1] != CROSSED_OUT and (
-            punct or (CONTRACTION.match(tok) and (tok.lower() != "s" or out[-1].endswith("'"))))
-        if joins:
-            out[-1] += tok
-        elif punct:
-            lead += tok
-        else:
-            out.append(lead + tok)
-            lead = ""
-    return out
 
 
 def split_line(strokes: list[np.ndarray], words: list[str], stats: SplitStats) -> list[list[np.ndarray]] | None:

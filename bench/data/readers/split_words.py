@@ -2,11 +2,13 @@
 
 Why: real exports (eScriptorium's ALTO, most HTR-United sets) transcribe whole lines, while the
 harness measures word retrieval, where models that read or embed single words score near zero on
-lines. A line of ``k >= 2`` whitespace-separated tokens is cut at the ``k - 1`` widest gaps of its ink
-column profile and kept only when the cut is clear, by the same rule the IAM-OnDB importer applies to
-pen gaps (``gaps.cut_spans``): the word gaps clearly wider than every gap left inside a word
+lines. A line of ``k >= 2`` words is cut at the ``k - 1`` widest gaps of its ink column profile and
+kept only when the cut is clear, by the same rule the IAM-OnDB importer applies to pen gaps
+(``gaps.cut_spans``): the word gaps clearly wider than every gap left inside a word
 (``--min-gap-ratio``), every word's width per letter close to the line's, every cut near where the
 letter counts put it. A line that fails is dropped and counted by reason, never cut somewhere else.
+Its words are those the IAM-OnDB importer cuts (``gaps.words_of``): a token of punctuation alone
+("Mr . Foot", French "Bonjour !") has no ink gap of its own and joins its neighbouring word.
 
 Ink is the pixels at or below the Otsu threshold of the line's gray values, leaving out pure white
 (255): the importers paint everything outside a line's polygon white, and that third class would
@@ -16,23 +18,31 @@ with a small margin that never reaches its neighbour's ink; one-token lines are 
 """
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.errors import BenchError
 from bench.progress import progress_bar
 
-from .convert import ImportOptions, _finish, _staging, _warn
-from .gaps import CUT_LETTERS, GAP_RATIO, WIDTH_RATIO, cut_spans
+from .convert import LEXICON_NAME, ImportOptions, _finish, _staging, _warn
+from .gaps import CUT_LETTERS, GAP_RATIO, WIDTH_RATIO, cut_spans, words_of
 from .importing import Labels
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from bench.dataset import Dataset
 
 MARGIN = 0.05  # margin around a word's ink, as a share of the line height (at least 2 px)
 SPECK = 0.02  # a run of ink columns holding under (SPECK * line height)^2 ink pixels is a speck
 UNREADABLE = "image cannot be read"
 NO_TEXT = "no text"
+ONLY_PUNCT = "no word, only punctuation"
 
 
 def otsu(values: np.ndarray) -> int:
@@ -84,7 +94,7 @@ def ink_spans(mask: np.ndarray) -> list[tuple[int, int]]:
 Box = tuple[int, int, int, int]
 
 
-def word_boxes(im, words: list[str], gap_ratio: float = GAP_RATIO) -> tuple[list[Box] | None, str]:
+def word_boxes(im: Image.Image, words: list[str], gap_ratio: float = GAP_RATIO) -> tuple[list[Box] | None, str]:
     """One box (x0, y0, x1, y1; x1, y1 exclusive) per word of the line image ``im``, each its ink plus
     a margin that stays inside the gaps, or None and why the cut is not clear."""
     mask = ink_mask(np.asarray(im.convert("L")))
@@ -127,13 +137,14 @@ def split_words(src: str | Path, out: str | Path, gap_ratio: float = GAP_RATIO, 
     done: Counter = Counter()
     rows: list[dict] = []
     ids: set[str] = set()
+    folders = Folders(reserved=("manifest.csv", "dataset.json", LEXICON_NAME))
     with _staging(out, append=False) as stage:
         bar = progress_bar(len(ds.samples), "split-words lines", progress, unit="line")
         for line in ds.samples.itertuples(index=False):
             bar.update()
-            tokens = str(line.text).split()
+            tokens = words_of(str(line.text))
             if not tokens:
-                dropped[NO_TEXT] += 1
+                dropped[ONLY_PUNCT if str(line.text).strip() else NO_TEXT] += 1
                 continue
             try:
                 im = ds.load_image(line.path)
@@ -141,9 +152,8 @@ def split_words(src: str | Path, out: str | Path, gap_ratio: float = GAP_RATIO, 
                 dropped[UNREADABLE] += 1
                 _note_first(dropped, f"{line.path}: {exc}")
                 continue
-            stem = Path(line.path).with_suffix("").as_posix()
             if len(tokens) == 1:
-                crops, rel = [None], [_copy_line(ds, line.path, im, stage, stem)]
+                crops, rel = [None], [_copy_line(ds, line.path, im, stage, folders)]
                 done["one-word lines kept"] += 1
             else:
                 boxes, reason = word_boxes(im, tokens, gap_ratio)
@@ -151,7 +161,9 @@ def split_words(src: str | Path, out: str | Path, gap_ratio: float = GAP_RATIO, 
                     dropped[f"split not clear ({reason})"] += 1
                     continue
                 crops = [im.crop(b) for b in boxes]
-                rel = [f"{stem}/{k:02d}.png" for k in range(len(tokens))]
+                names = [f"{k:02d}.png" for k in range(len(tokens))]
+                folder = folders.pick(line.path, names)
+                rel = [f"{folder}/{n}" for n in names]
                 done["lines split"] += 1
                 done["words from split lines"] += len(tokens)
             for k, (token, crop, path) in enumerate(zip(tokens, crops, rel)):
@@ -186,17 +198,47 @@ def split_words(src: str | Path, out: str | Path, gap_ratio: float = GAP_RATIO, 
                        f"words cut from the lines of {ds.name} by bench data split-words")
 
 
-def _copy_line(ds, rel: str, im, stage: Path, stem: str) -> str:
+class Folders:
+    """One output folder per source line, never shared: the line's path without its extension
+    (``img/a.png`` -> ``img/a``), else with it (``img/a.jpg`` -> ``img/a_jpg``), else numbered
+    (``img/a_2``). Names are compared case-folded (a case-insensitive disk would merge them), and a
+    folder is never a file already given out, nor holds a file where a folder was already given out."""
+
+    def __init__(self, reserved: tuple[str, ...] = ()) -> None:
+        self.taken: set[str] = set()  # folders given out
+        self.files: set[str] = {r.casefold() for r in reserved}  # the files named in them, and ``reserved``
+        self.dirs: set[str] = set()  # those folders and every folder above them
+
+    def pick(self, source: str, names: list[str]) -> str:
+        """A free folder for the line at ``source`` that will hold the files ``names``."""
+        stem, ext = Path(source).with_suffix("").as_posix(), Path(source).suffix.lstrip(".").lower()
+        numbered = (f"{stem}_{j}" for j in itertools.count(2))
+        for folder in itertools.chain([stem], [f"{stem}_{ext}"] if ext else [], numbered):
+            key = folder.casefold()
+            parts = key.split("/")
+            up = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+            mine = [f"{key}/{n.casefold()}" for n in names]
+            if key in self.taken or any(u in self.files for u in up) or \
+                    any(m in self.files or m in self.dirs for m in mine):
+                continue
+            self.taken.add(key)
+            self.files.update(mine)
+            self.dirs.update(up)
+            return folder
+        raise AssertionError("unreachable: the numbered names never end")
+
+
+def _copy_line(ds: Dataset, rel: str, im: Image.Image, stage: Path, folders: Folders) -> str:
     """A one-token line as it is: the file's bytes, or the decoded image when it is embedded."""
     src = ds.image_path(rel)
-    if src.is_file():
-        path = f"{stem}/00{Path(rel).suffix.lower() or '.png'}"
-        (stage / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, stage / path)
-        return path
-    path = f"{stem}/00.png"
+    copy = src.is_file()
+    name = f"00{Path(rel).suffix.lower() or '.png'}" if copy else "00.png"
+    path = f"{folders.pick(rel, [name])}/{name}"
     (stage / path).parent.mkdir(parents=True, exist_ok=True)
-    im.save(stage / path, compress_level=1)
+    if copy:
+        shutil.copyfile(src, stage / path)
+    else:
+        im.save(stage / path, compress_level=1)
     return path
 
 
