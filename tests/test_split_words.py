@@ -250,3 +250,21 @@ def test_punctuation_tokens_join_their_word_as_the_pen_split_does(tmp_path, caps
     rows = Dataset.load(tmp_path / "words").samples.to_dict("records")
     assert [(r["id"], r["text"]) for r in rows] == [("l1-w0", "Mr."), ("l1-w1", "Foot"), ("l2-w0", "Bonjour!"),
                                                    ('l3-w0', '"cat'), ("l3-w1", "dog")]
+
+
+def test_a_stand_alone_ampersand_or_dash_drops_the_line(tmp_path, capsys):
+    """An "&" or a spaced dash is drawn with gaps of its own, so the word rule (which joins
+    punctuation to its word) would put a cut beside it and mislabel a crop: such a line is dropped
+    and counted. A dash inside a word ("well-known") or a one-word line with "&" are not touched."""
+    from bench.data.readers.split_words import APART, has_apart_symbol
+
+    assert has_apart_symbol("cat & dog") and has_apart_symbol("1738 - Washington") and has_apart_symbol("a \u2014 b")
+    assert not has_apart_symbol("well-known cat") and not has_apart_symbol("cat, dog.")
+    amp, _ = draw_line(["cat", "&", "dog"])
+    dash, _ = draw_line(["cat", "-", "dog"])
+    hyph, _ = draw_line(["well-known", "dog"])
+    src = make_src(tmp_path / "src", {"l1": (amp, "cat & dog"), "l2": (dash, "cat - dog"), "l3": (hyph, "well-known dog")})
+    assert run(src, tmp_path / "words", "--no-progress") == 0
+    assert f"2 {APART}" in capsys.readouterr().err
+    rows = Dataset.load(tmp_path / "words").samples.to_dict("records")
+    assert [(r["id"], r["text"]) for r in rows] == [("l3-w0", "well-known"), ("l3-w1", "dog")]

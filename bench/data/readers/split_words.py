@@ -8,7 +8,8 @@ kept only when the cut is clear, by the same rule the IAM-OnDB importer applies 
 (``--min-gap-ratio``), every word's width per letter close to the line's, every cut near where the
 letter counts put it. A line that fails is dropped and counted by reason, never cut somewhere else.
 Its words are those the IAM-OnDB importer cuts (``gaps.words_of``): a token of punctuation alone
-("Mr . Foot", French "Bonjour !") has no ink gap of its own and joins its neighbouring word.
+("Mr . Foot", French "Bonjour !") has no ink gap of its own and joins its neighbouring word; a
+line with a stand-alone ``&`` or dash, which is written apart, is dropped instead.
 
 Ink is the pixels at or below the Otsu threshold of the line's gray values, leaving out pure white
 (255): the importers paint everything outside a line's polygon white, and that third class would
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +45,15 @@ SPECK = 0.02  # a run of ink columns holding under (SPECK * line height)^2 ink p
 UNREADABLE = "image cannot be read"
 NO_TEXT = "no text"
 ONLY_PUNCT = "no word, only punctuation"
+APART = "a stand-alone & or dash (written apart, which the word rule would join to a word)"
+
+
+def has_apart_symbol(text: str) -> bool:
+    """Whether a line holds an ``&`` or a dash as a token of its own. ``words_of`` joins punctuation
+    to its word because most marks hug the word in handwriting; an ampersand or a spaced dash is drawn
+    with gaps of its own, so the cut would land beside it and one crop would carry the wrong label
+    ("1738 - Washington" cut "173" | "8 - Washington"). Such lines are dropped, not guessed."""
+    return any(tok == "&" or all(unicodedata.category(c) == "Pd" for c in tok) for tok in text.split())
 
 
 def otsu(values: np.ndarray) -> int:
@@ -145,6 +156,9 @@ def split_words(src: str | Path, out: str | Path, gap_ratio: float = GAP_RATIO, 
             tokens = words_of(str(line.text))
             if not tokens:
                 dropped[ONLY_PUNCT if str(line.text).strip() else NO_TEXT] += 1
+                continue
+            if len(tokens) > 1 and has_apart_symbol(str(line.text)):
+                dropped[APART] += 1
                 continue
             try:
                 im = ds.load_image(line.path)
