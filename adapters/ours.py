@@ -190,7 +190,9 @@ class OursRead(_OursBase):
                  "or digit outside its charset keeping the mass p_cos gives them), "
                  "within-language; each readable word's CTC score gets a length bonus of beta per character "
                  "spelled (CTC's word insertion bonus: it otherwise prefers short words); w and beta per language, "
-                 "chosen on in-domain writers over lexicon words and words in no split (python -m ours.tune_read).")
+                 "chosen on in-domain writers over lexicon words and words in no split (python -m ours.tune_read); "
+                 "then a unigram word prior, lambda * ln f(word) with f from wordfreq's lists (ours/prior.py), "
+                 "lambda per language chosen on held-out real training writers (python -m ours.tune_prior).")
     checkpoint = "ours"
     top_k: ClassVar[int] = 16  # characters kept per column in the output cache
     # CTC share of the fused score per language: `python -m ours.tune_read` (in-domain writers, lexicon
@@ -201,6 +203,10 @@ class OursRead(_OursBase):
     # did not tune gets none, as it gets the small default weight
     length_bonus: ClassVar[dict[str, float]] = {"en": 3.0, "es": 3.5, "zh": 6.0}
     bonus: ClassVar[float] = 0.0
+    # weight lambda of the unigram word prior (ours/prior.py) per language, added after the fusion as
+    # lambda * ln f(word); `python -m ours.tune_prior` (held-out real training writers; Spanish, with no
+    # real data, takes English's); none for other languages
+    prior_weights: ClassVar[dict[str, float]] = {"en": 0.5, "es": 0.5, "zh": 0.1}
 
     @classmethod
     def check_weights(cls, options) -> Availability:
@@ -242,7 +248,15 @@ class OursRead(_OursBase):
         if query_lang != gallery_lang or weight <= 0:
             return cosine_matrix(out[:, : self.dim], gallery_outputs)
         cos, logp, lengths = self.reading_parts(out, gallery_outputs, gallery_texts)
-        return fuse(cos, logp, self.scale, weight, lengths, self.length_bonus.get(query_lang, self.bonus))
+        fused = fuse(cos, logp, self.scale, weight, lengths, self.length_bonus.get(query_lang, self.bonus))
+        return with_prior(fused, gallery_texts, gallery_lang, self.prior_weights.get(gallery_lang, 0.0))
+
+    def output_settings(self) -> dict[str, Any]:
+        """The word prior's tables decide scores too: their content hash joins the settings when used."""
+        from ours.prior import tables_digest
+
+        extra = {"prior_tables": tables_digest()} if any(self.prior_weights.values()) else {}
+        return {**super().output_settings(), **extra}
 
     def reading_parts(self, image_outputs, gallery_outputs, gallery_texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cosine, CTC log p(word | image), characters spelled per word) of every query and gallery
@@ -263,7 +277,18 @@ class OursRead(_OursBase):
 
         return {**super().run_notes(), "ctc_head_parameters": count_parameters(self.model.ctc),
                 "fusion_weights": {**self.weights, "other languages": self.weight},
-                "length_bonus": {**self.length_bonus, "other languages": self.bonus}, "top_k_per_column": self.top_k}
+                "length_bonus": {**self.length_bonus, "other languages": self.bonus}, "top_k_per_column": self.top_k,
+                "word_prior": {"weights": dict(self.prior_weights), "source": "wordfreq 3.1.1 small lists "
+                               "(ours/wordprior, CC-BY-SA 4.0)"}}
+
+
+def with_prior(scores: np.ndarray, words: Sequence[str], lang: str, weight: float) -> np.ndarray:
+    """``scores + weight * ln f(word)`` per gallery column (``ours.prior``); unchanged at weight 0."""
+    if not weight:
+        return scores
+    from ours.prior import log_prior
+
+    return (scores + weight * log_prior(list(words), lang)[None, :]).astype(np.float32)
 
 
 _REAL_NOTE = ("the shipped checkpoint fine-tuned on with real handwriting in every batch (`ours train --config "
@@ -285,3 +310,6 @@ class OursRealRead(OursRead):
     checkpoint = "ours-real"
     weights: ClassVar[dict[str, float]] = {"en": 0.7, "es": 0.7, "zh": 1.0}
     length_bonus: ClassVar[dict[str, float]] = {"en": 4.0, "es": 3.5, "zh": 6.0}
+    # `python -m ours.tune_prior` chose en / es 0.75, zh 0 for this row, which then lost more than a point
+    # of OOD English and Spanish (ours/README.md, seventh round): no prior here
+    prior_weights: ClassVar[dict[str, float]] = {}

@@ -196,7 +196,8 @@ def _reader_on_noise(ck, lang: str, n: int, seed: int):
 def test_ours_read_fuses_with_the_weight_of_the_query_language(reader_checkpoint):
     ck, _ = reader_checkpoint
     ad, out, words, gal = _reader_on_noise(ck, "en", 3, 1)
-    ad.length_bonus = {}  # the weights alone first: the shipped bonuses must not decide this test
+    ad.length_bonus, ad.prior_weights = {}, {}  # the weights alone first: the shipped bonuses and priors
+    # must not decide this test
     cos = ad.similarity(out, gal, words, "en", "zh")  # cross-language: cosine, whatever the weight
     ad.weights, ad.weight = {"en": 0.0, "es": 0.7}, 0.3
     assert np.array_equal(ad.similarity(out, gal, words, "en", "en"), cos)  # en tuned to 0: cosine alone
@@ -218,6 +219,7 @@ def test_the_tuning_sweep_ranks_exactly_as_the_adapter_does(reader_checkpoint):
 
     ck, _ = reader_checkpoint
     ad, out, words, gal = _reader_on_noise(ck, "es", 12, 2)
+    ad.prior_weights = {}  # tune_read sweeps the fusion alone; the prior comes after it (test_ours_prior)
     parts = ad.reading_parts(out, gal, words)
     seen = set()
     for w, b in ((0.0, 0.0), (0.3, 0.0), (0.7, 0.0), (1.0, 0.0), (0.7, 2.0), (1.0, 3.0)):

@@ -1,0 +1,115 @@
+"""A unigram word prior for the reading rows: how often a word is written, from a general frequency list.
+
+A reader that picks among gallery words knows nothing of word frequency, so on running handwriting it
+reads ``off`` for ``of`` and ``inn`` for ``in``. Lexicon-driven handwriting readers add a language model;
+the smallest is a unigram prior, ``lambda * ln f(word)`` added to each gallery word's score.
+
+The frequencies are ``wordfreq`` 3.1.1's ``small`` lists (words of Zipf >= 3: about 30k per language,
+from Wikipedia, subtitles, news, books, web text and more; CC-BY-SA 4.0 data), shipped as
+``ours/wordprior/<lang>.tsv.gz`` so that inference needs no extra package. A word outside the list gets
+``FLOOR``. ``python -m ours.prior build`` rewrites the tables (needs ``pip install wordfreq==3.1.1``).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import math
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+TABLES = Path(__file__).resolve().parent / "wordprior"
+LANGS = ("en", "es", "zh")
+WORDLIST = "small"
+WORDFREQ_VERSION = "3.1.1"
+FLOOR = 5e-7  # below the list's smallest frequency (about 1.02e-6, Zipf 3)
+_STRIP = ".,;:!?\"'()[]{}-\u2018\u2019\u201c\u201d\u3002\uff0c"
+
+
+def key(word: str) -> str:
+    """The lookup form of a gallery word: lower case, punctuation at its ends dropped ("said." -> "said")."""
+    return word.strip().lower().strip(_STRIP)
+
+
+def table_path(lang: str) -> Path:
+    return TABLES / f"{lang}.tsv.gz"
+
+
+@lru_cache(maxsize=None)
+def load_table(lang: str) -> dict[str, float]:
+    """word -> frequency for ``lang``; an empty table for a language without one (no prior there)."""
+    path = table_path(lang)
+    if not path.is_file():
+        return {}
+    out: dict[str, float] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            word, freq = line.rstrip("\n").split("\t")
+            out[word] = float(freq)
+    return out
+
+
+def log_prior(words: Sequence[str], lang: str) -> np.ndarray:
+    """ln f(word) for each word; ``FLOOR`` for a word outside ``lang``'s list, zeros where ``lang`` has none."""
+    table = load_table(lang)
+    if not table:
+        return np.zeros(len(words), dtype=np.float64)
+    return np.log(np.array([table.get(key(w), FLOOR) for w in words], dtype=np.float64))
+
+
+@lru_cache(maxsize=None)
+def tables_digest() -> str:
+    """Content hash of every shipped table: part of the identity of a row that uses the prior."""
+    h = hashlib.sha256(f"{WORDLIST}|{FLOOR}".encode())
+    for lang in LANGS:
+        path = table_path(lang)
+        h.update(lang.encode() + (path.read_bytes() if path.is_file() else b"-"))
+    return h.hexdigest()[:16]
+
+
+def build(out: Path = TABLES) -> dict[str, int]:
+    """Write the tables from wordfreq's lists (frequencies rounded to 4 significant digits)."""
+    try:
+        import wordfreq
+    except ImportError as err:
+        raise SystemExit(f"error: building the word prior needs wordfreq ({err}); "
+                         f"fix: pip install wordfreq=={WORDFREQ_VERSION}") from None
+    from importlib.metadata import version
+
+    if version("wordfreq") != WORDFREQ_VERSION:
+        print(f"warning: wordfreq {version('wordfreq')}; the shipped tables came from {WORDFREQ_VERSION}",
+              file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = {}
+    for lang in LANGS:
+        freqs = wordfreq.get_frequency_dict(lang, WORDLIST)
+        rows = sorted(((w, f) for w, f in freqs.items() if w and "\t" not in w and "\n" not in w),
+                      key=lambda wf: (-wf[1], wf[0]))
+        # mtime=0: the same lists give byte-identical files, so the digest names the content
+        with open(out / f"{lang}.tsv.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+            for w, f in rows:
+                gz.write(f"{w}\t{float(f'{f:.4g}')!r}\n".encode("utf-8"))
+        sizes[lang] = len(rows)
+    load_table.cache_clear()
+    tables_digest.cache_clear()
+    return sizes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ours.prior", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="write ours/wordprior/<lang>.tsv.gz from wordfreq")
+    b.add_argument("--out", type=Path, default=TABLES)
+    args = ap.parse_args(argv)
+    if args.cmd == "build":
+        for lang, n in build(args.out).items():
+            print(f"{lang}: {n} words -> {args.out / f'{lang}.tsv.gz'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
