@@ -192,7 +192,8 @@ class OursRead(_OursBase):
                  "spelled (CTC's word insertion bonus: it otherwise prefers short words); w and beta per language, "
                  "chosen on in-domain writers over lexicon words and words in no split (python -m ours.tune_read); "
                  "then a unigram word prior, lambda * ln f(word) with f from wordfreq's lists (ours/prior.py), "
-                 "lambda per language chosen on held-out real training writers (python -m ours.tune_prior).")
+                 "lambda per language chosen on the real dataset's training writers (python -m ours.tune_prior).",
+                 license=RESEARCH_ONLY + "; its word frequencies are wordfreq data, CC-BY-SA 4.0 (ours/wordprior)")
     checkpoint = "ours"
     top_k: ClassVar[int] = 16  # characters kept per column in the output cache
     # CTC share of the fused score per language: `python -m ours.tune_read` (in-domain writers, lexicon
@@ -204,8 +205,8 @@ class OursRead(_OursBase):
     length_bonus: ClassVar[dict[str, float]] = {"en": 3.0, "es": 3.5, "zh": 6.0}
     bonus: ClassVar[float] = 0.0
     # weight lambda of the unigram word prior (ours/prior.py) per language, added after the fusion as
-    # lambda * ln f(word); `python -m ours.tune_prior` (held-out real training writers; Spanish, with no
-    # real data, takes English's); none for other languages
+    # lambda * ln f(word); `python -m ours.tune_prior` (the real dataset's training writers, never its
+    # `real` split; Spanish, with no real data, takes English's); none for other languages
     prior_weights: ClassVar[dict[str, float]] = {"en": 0.5, "es": 0.5, "zh": 0.1}
 
     @classmethod
@@ -241,15 +242,26 @@ class OursRead(_OursBase):
 
     def similarity(self, image_outputs, gallery_outputs, gallery_texts, query_lang, gallery_lang) -> np.ndarray:
         from bench.scoring import cosine_matrix
-        from ours.reading import fuse
 
         out = np.asarray(image_outputs, dtype=np.float32)
-        weight = self.weights.get(query_lang, self.weight)
-        if query_lang != gallery_lang or weight <= 0:
+        fused = self.reader_scores(out, gallery_outputs, gallery_texts, query_lang) \
+            if query_lang == gallery_lang else None
+        if fused is None:
             return cosine_matrix(out[:, : self.dim], gallery_outputs)
-        cos, logp, lengths = self.reading_parts(out, gallery_outputs, gallery_texts)
-        fused = fuse(cos, logp, self.scale, weight, lengths, self.length_bonus.get(query_lang, self.bonus))
         return with_prior(fused, gallery_texts, gallery_lang, self.prior_weights.get(gallery_lang, 0.0))
+
+    def reader_scores(self, image_outputs, gallery_outputs, gallery_texts, lang: str) -> np.ndarray | None:
+        """The within-language fused scores before the word prior, or None where ``lang``'s reader
+        weight is 0: then the row is the cosine alone, and the prior, a part of the reader, is not added.
+        ``python -m ours.tune_prior`` sweeps the prior over exactly these scores."""
+        from ours.reading import fuse
+
+        weight = self.weights.get(lang, self.weight)
+        if weight <= 0:
+            return None
+        cos, logp, lengths = self.reading_parts(np.asarray(image_outputs, dtype=np.float32), gallery_outputs,
+                                                gallery_texts)
+        return fuse(cos, logp, self.scale, weight, lengths, self.length_bonus.get(lang, self.bonus))
 
     def output_settings(self) -> dict[str, Any]:
         """The word prior's tables decide scores too: their content hash joins the settings when used."""
@@ -274,12 +286,13 @@ class OursRead(_OursBase):
 
     def run_notes(self) -> dict:
         from ours.model import count_parameters
+        from ours.prior import tables_digest
 
         return {**super().run_notes(), "ctc_head_parameters": count_parameters(self.model.ctc),
                 "fusion_weights": {**self.weights, "other languages": self.weight},
                 "length_bonus": {**self.length_bonus, "other languages": self.bonus}, "top_k_per_column": self.top_k,
                 "word_prior": {"weights": dict(self.prior_weights), "source": "wordfreq 3.1.1 small lists "
-                               "(ours/wordprior, CC-BY-SA 4.0)"}}
+                               "(ours/wordprior, CC-BY-SA 4.0)", "tables": tables_digest()}}
 
 
 def with_prior(scores: np.ndarray, words: Sequence[str], lang: str, weight: float) -> np.ndarray:

@@ -4,7 +4,7 @@ A reader that picks among gallery words knows nothing of word frequency, so on r
 reads ``off`` for ``of`` and ``inn`` for ``in``. Lexicon-driven handwriting readers add a language model;
 the smallest is a unigram prior, ``lambda * ln f(word)`` added to each gallery word's score.
 
-The frequencies are ``wordfreq`` 3.1.1's ``small`` lists (words of Zipf >= 3: about 30k per language,
+The frequencies are ``wordfreq`` 3.1.1's ``small`` lists (words of Zipf >= 3: 29k-39k per language,
 from Wikipedia, subtitles, news, books, web text and more; CC-BY-SA 4.0 data), shipped as
 ``ours/wordprior/<lang>.tsv.gz`` so that inference needs no extra package. A word outside the list gets
 ``FLOOR``. ``python -m ours.prior build`` rewrites the tables (needs ``pip install wordfreq==3.1.1``).
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import math
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -26,31 +26,46 @@ TABLES = Path(__file__).resolve().parent / "wordprior"
 LANGS = ("en", "es", "zh")
 WORDLIST = "small"
 WORDFREQ_VERSION = "3.1.1"
-FLOOR = 5e-7  # below the list's smallest frequency (about 1.02e-6, Zipf 3)
-_STRIP = ".,;:!?\"'()[]{}-\u2018\u2019\u201c\u201d\u3002\uff0c"
+FLOOR = 5e-7  # below the lists' smallest frequency (about 1.02e-6, Zipf 3)
+_MULTI_DIGIT = re.compile(r"\d[\d.,]+")
 
 
 def key(word: str) -> str:
-    """The lookup form of a gallery word: lower case, punctuation at its ends dropped ("said." -> "said")."""
-    return word.strip().lower().strip(_STRIP)
+    """The lookup form of a gallery word, as wordfreq stores words: the harness's comparison form
+    (``bench.textnorm``: NFC, case-folded, punctuation at the ends dropped, so "Said." -> "said"), a
+    curly apostrophe made straight, and every digit of a multi-digit number made 0 ("1914" -> "0000"),
+    as wordfreq smashes numbers. (wordfreq also scales such a number by its first digit's share; this
+    prior does not.)"""
+    from bench.textnorm import normalize
+
+    k = normalize(word).replace("\u2019", "'")
+    return _MULTI_DIGIT.sub(lambda m: re.sub(r"\d", "0", m.group()), k)
 
 
 def table_path(lang: str) -> Path:
     return TABLES / f"{lang}.tsv.gz"
 
 
+def _stamp(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path), st.st_mtime_ns, st.st_size
+
+
 @lru_cache(maxsize=None)
-def load_table(lang: str) -> dict[str, float]:
-    """word -> frequency for ``lang``; an empty table for a language without one (no prior there)."""
-    path = table_path(lang)
-    if not path.is_file():
-        return {}
+def _read(stamp: tuple[str, int, int]) -> dict[str, float]:
     out: dict[str, float] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
+    with gzip.open(stamp[0], "rt", encoding="utf-8") as fh:
         for line in fh:
             word, freq = line.rstrip("\n").split("\t")
             out[word] = float(freq)
     return out
+
+
+def load_table(lang: str) -> dict[str, float]:
+    """word -> frequency for ``lang``; an empty table for a language without one (no prior there).
+    Cached per file version (path, mtime, size), so a rewritten table is read again."""
+    path = table_path(lang)
+    return _read(_stamp(path)) if path.is_file() else {}
 
 
 def log_prior(words: Sequence[str], lang: str) -> np.ndarray:
@@ -61,14 +76,26 @@ def log_prior(words: Sequence[str], lang: str) -> np.ndarray:
     return np.log(np.array([table.get(key(w), FLOOR) for w in words], dtype=np.float64))
 
 
-@lru_cache(maxsize=None)
 def tables_digest() -> str:
-    """Content hash of every shipped table: part of the identity of a row that uses the prior."""
-    h = hashlib.sha256(f"{WORDLIST}|{FLOOR}".encode())
-    for lang in LANGS:
-        path = table_path(lang)
-        h.update(lang.encode() + (path.read_bytes() if path.is_file() else b"-"))
+    """Content hash of every table in the folder (their text, not their gzip bytes) and of the lookup
+    settings: part of the identity of a row that uses the prior."""
+    files = sorted(TABLES.glob("*.tsv.gz")) if TABLES.is_dir() else []
+    return _digest(tuple(_stamp(f) for f in files))
+
+
+@lru_cache(maxsize=None)
+def _digest(stamps: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.sha256(f"{WORDLIST}|{FLOOR}|{_MULTI_DIGIT.pattern}".encode())
+    for path, _, _ in stamps:
+        with gzip.open(path, "rb") as fh:
+            h.update(Path(path).name.encode() + b"\0" + fh.read() + b"\0")
     return h.hexdigest()[:16]
+
+
+def clear_cache() -> None:
+    """Forget every table read (for a test that rewrites one within the same clock tick)."""
+    _read.cache_clear()
+    _digest.cache_clear()
 
 
 def build(out: Path = TABLES) -> dict[str, int]:
@@ -94,8 +121,7 @@ def build(out: Path = TABLES) -> dict[str, int]:
             for w, f in rows:
                 gz.write(f"{w}\t{float(f'{f:.4g}')!r}\n".encode("utf-8"))
         sizes[lang] = len(rows)
-    load_table.cache_clear()
-    tables_digest.cache_clear()
+    clear_cache()
     return sizes
 
 

@@ -1,4 +1,4 @@
-"""Choose the reading rows' word-prior weight lambda per language, on held-out real training writers.
+"""Choose the reading rows' word-prior weight lambda per language, on the real dataset's training writers.
 
 The prior (``ours.prior``) only helps where words come with their natural frequencies, as in running
 handwriting, so it cannot be tuned on the synthetic splits (their words are drawn evenly) and must not
@@ -26,9 +26,12 @@ TRANSFER = {"es": "en"}  # languages without real data take another's lambda
 
 
 def top1(scores: np.ndarray, targets: np.ndarray) -> float:
-    """Acc@1 with ties broken against the target, as ``bench.scoring`` ranks."""
-    target = scores[np.arange(len(targets)), targets]
-    return float(np.mean((scores >= target[:, None]).sum(axis=1) == 1))
+    """Acc@1 as the stored runs score it: ``bench.scoring`` ranks, the default tie rule (expected)."""
+    from bench.scoring import rank_targets
+    from bench.scoring.metrics import DEFAULT_TIES, hits_at_k
+
+    ranking = rank_targets(scores, targets, k=1)
+    return float(np.mean(hits_at_k(ranking.better, ranking.tied, 1, DEFAULT_TIES)))
 
 
 def choose(acc: dict[float, float], tolerance: float = TOLERANCE) -> float:
@@ -39,8 +42,10 @@ def choose(acc: dict[float, float], tolerance: float = TOLERANCE) -> float:
 
 def sweep(fused: np.ndarray, log_f: np.ndarray, targets: np.ndarray,
           lambdas: Sequence[float] = LAMBDAS) -> dict[float, float]:
-    """Acc@1 of ``fused + lambda * ln f`` for each lambda: exactly what the adapter ranks."""
-    return {lam: top1(fused + lam * log_f[None, :], targets) for lam in lambdas}
+    """Acc@1 of ``fused + lambda * ln f`` for each lambda, in float32 as ``adapters.ours.with_prior``
+    returns it: exactly what the adapter ranks."""
+    fused = np.asarray(fused, dtype=np.float32)
+    return {lam: top1((fused + lam * log_f[None, :]).astype(np.float32), targets) for lam in lambdas}
 
 
 def sample(n_queries: int, n: int, split: str, lang: str) -> np.ndarray:
@@ -49,19 +54,17 @@ def sample(n_queries: int, n: int, split: str, lang: str) -> np.ndarray:
     return np.sort(rng.choice(n_queries, min(n, n_queries), replace=False))
 
 
-def fused_scores(adapter, dataset, split: str, lang: str, n: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The reading row's fused scores (no prior) on ``n`` queries of ``split``, their targets and gallery."""
+def fused_scores(adapter, dataset, split: str, lang: str, n: int) -> tuple[np.ndarray | None, np.ndarray, list[str]]:
+    """The reading row's scores before the prior (``reader_scores``; None where its reader weight is 0)
+    on ``n`` queries of ``split``, their targets and the gallery."""
     from bench import api
-    from ours.reading import fuse
 
     task = api.build_task(dataset, split, api.Task("within", lang, lang))
     idx = sample(len(task.queries), n, split, lang)
     images = [dataset.load_image(p) for p in task.queries.iloc[idx]["path"]]
     out = adapter.encode_images(images, lang)
     gallery = list(task.gallery)
-    cos, logp, lengths = adapter.reading_parts(out, adapter.encode_texts(gallery, lang), gallery)
-    weight = adapter.weights.get(lang, adapter.weight)
-    fused = fuse(cos, logp, adapter.scale, weight, lengths, adapter.length_bonus.get(lang, adapter.bonus))
+    fused = adapter.reader_scores(out, adapter.encode_texts(gallery, lang), gallery, lang)
     return fused, np.asarray(task.targets)[idx], gallery
 
 
@@ -87,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for item in args.per_lang:
         lang, n = item.split("=")
         fused, targets, gallery = fused_scores(adapter, dataset, args.split, lang, int(n))
+        if fused is None:
+            chosen[lang] = 0.0
+            print(f"{args.adapter} {lang}: reader weight 0 (the cosine alone), so no prior")
+            continue
         acc = sweep(fused, log_prior(gallery, lang), targets)
         chosen[lang] = choose(acc)
         print(f"{args.adapter} {lang} ({len(targets)} queries, gallery {len(gallery)}): "

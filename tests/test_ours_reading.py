@@ -230,3 +230,54 @@ def test_the_tuning_sweep_ranks_exactly_as_the_adapter_does(reader_checkpoint):
             t = np.full(len(out), target)
             assert _acc(parts, ad.scale, (w, b), t) == float((ranked == t).mean())
     assert len(seen) > 1  # the weights do rank differently here, so the check can fail
+
+
+def test_ours_read_adds_the_word_prior_within_language_only(reader_checkpoint):
+    """``ours.prior``: lambda * ln f(word) after the fusion, the gallery language's lambda, nothing
+    across languages or where the reader's weight is 0 (the row is then the cosine alone)."""
+    from ours import prior
+
+    ck, _ = reader_checkpoint
+    ad, out, words, gal = _reader_on_noise(ck, "en", 4, 3)
+    ad.prior_weights = {}
+    plain, cross = ad.similarity(out, gal, words, "en", "en"), ad.similarity(out, gal, words, "en", "zh")
+    settings = ad.output_settings()
+    ad.prior_weights = {"en": 0.5, "zh": 0.5}
+    with_prior = ad.similarity(out, gal, words, "en", "en")
+    assert np.allclose(with_prior, plain + 0.5 * prior.log_prior(words, "en")[None, :], atol=1e-5)
+    assert not np.allclose(with_prior, plain)
+    assert np.array_equal(ad.similarity(out, gal, words, "en", "zh"), cross)  # cross-language: cosine only
+    assert ad.output_settings()["prior_tables"] == prior.tables_digest() and "prior_tables" not in settings
+    assert ad.run_notes()["word_prior"]["weights"] == {"en": 0.5, "zh": 0.5}
+    ad.weights = {"en": 0.0}  # no reader for English: cosine alone, no prior
+    assert ad.reader_scores(out, gal, words, "en") is None
+    assert np.array_equal(ad.similarity(out, gal, words, "en", "en"), cross)
+
+
+def test_the_prior_sweep_scores_exactly_what_the_adapter_ranks(reader_checkpoint, tmp_path, monkeypatch):
+    import gzip
+
+    from ours import prior
+    from ours.tune_prior import LAMBDAS, sweep, top1
+
+    # the noise images' fused favourite is also wordfreq's commonest word of these six; this table
+    # makes a less favoured word common, so that the prior does move the ranking
+    monkeypatch.setattr(prior, "TABLES", tmp_path)
+    with gzip.open(tmp_path / "en.tsv.gz", "wt", encoding="utf-8") as fh:
+        fh.write("water\t0.5\nbook\t0.01\ndog\t0.001\n")
+    prior.clear_cache()
+    ck, _ = reader_checkpoint
+    ad, out, words, gal = _reader_on_noise(ck, "en", 12, 4)
+    fused = ad.reader_scores(out, gal, words, "en")
+    log_f = prior.log_prior(words, "en")
+    seen = set()
+    for lam in LAMBDAS:
+        ad.prior_weights = {"en": lam}
+        sim = ad.similarity(out, gal, words, "en", "en")
+        assert np.array_equal(sim, (fused + lam * log_f[None, :]).astype(np.float32))
+        seen.add(tuple(sim.argmax(1)))
+        for target in range(len(words)):  # every possible answer: the accuracies agree exactly
+            t = np.full(len(out), target)
+            assert sweep(fused, log_f, t, (lam,))[lam] == top1(sim, t)
+    assert len(seen) > 1  # the prior does change the ranking here, so the check can fail
+    prior.clear_cache()
