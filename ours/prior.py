@@ -30,16 +30,49 @@ FLOOR = 5e-7  # below the lists' smallest frequency (about 1.02e-6, Zipf 3)
 _MULTI_DIGIT = re.compile(r"\d[\d.,]+")
 
 
-def key(word: str) -> str:
-    """The lookup form of a gallery word, as wordfreq stores words: the harness's comparison form
-    (``bench.textnorm``: NFC, case-folded, punctuation at the ends dropped, so "Said." -> "said"), a
-    curly apostrophe made straight, and every digit of a multi-digit number made 0 ("1914" -> "0000"),
-    as wordfreq smashes numbers. (wordfreq also scales such a number by its first digit's share; this
-    prior does not.)"""
+def lookup_form(word: str) -> str:
+    """A gallery word as wordfreq writes words: the harness's comparison form (``bench.textnorm``: NFC,
+    case-folded, punctuation at the ends dropped, so "Said." -> "said") with curly apostrophes straight."""
     from bench.textnorm import normalize
 
-    k = normalize(word).replace("\u2019", "'")
-    return _MULTI_DIGIT.sub(lambda m: re.sub(r"\d", "0", m.group()), k)
+    return normalize(word).replace("\u2019", "'")
+
+
+def key(word: str) -> str:
+    """The table key of a gallery word: its lookup form with every digit of a multi-digit number made 0
+    ("1914" -> "0000"), as wordfreq stores numbers (one entry per digit pattern)."""
+    return _MULTI_DIGIT.sub(lambda m: re.sub(r"\d", "0", m.group()), lookup_form(word))
+
+
+# wordfreq's estimate of one number's share of its digit pattern (wordfreq/numbers.py, restated):
+# the leading digit's share (Benford's law, plus a share for a leading zero) over 10 per further digit;
+# a four-digit number is a year with probability 0.9, on a log-linear curve fitted to Google Books.
+LEADING_DIGIT = (0.009, 0.300, 0.175, 0.124, 0.096, 0.078, 0.066, 0.057, 0.050, 0.045)
+YEAR_LOG_PEAK, REFERENCE_YEAR, PLATEAU_YEARS, NOT_YEAR = -1.9185, 2019, 20, 0.1
+
+
+def _benford(digits: str) -> float:
+    return LEADING_DIGIT[int(digits[0])] / 10 ** (len(digits) - 1)
+
+
+def _year(digits: str) -> float:
+    year = int(digits)
+    if year <= REFERENCE_YEAR:
+        log_share = YEAR_LOG_PEAK - 0.0083 * (REFERENCE_YEAR - year)
+    elif year <= REFERENCE_YEAR + PLATEAU_YEARS:
+        log_share = YEAR_LOG_PEAK
+    else:
+        log_share = YEAR_LOG_PEAK - 0.2 * (year - REFERENCE_YEAR - PLATEAU_YEARS)
+    return 10.0 ** log_share + NOT_YEAR * _benford(digits)
+
+
+def number_share(form: str) -> float:
+    """The share of its digit pattern's frequency that this word's numbers get (1.0 without numbers)."""
+    share = 1.0
+    for match in _MULTI_DIGIT.findall(form):
+        for digits in re.findall(r"\d+", match):
+            share *= _year(digits) if len(digits) == 4 else _benford(digits)
+    return share
 
 
 def table_path(lang: str) -> Path:
@@ -73,7 +106,17 @@ def log_prior(words: Sequence[str], lang: str) -> np.ndarray:
     table = load_table(lang)
     if not table:
         return np.zeros(len(words), dtype=np.float64)
-    return np.log(np.array([table.get(key(w), FLOOR) for w in words], dtype=np.float64))
+    return np.log(np.array([_frequency(table, w) for w in words], dtype=np.float64))
+
+
+def _frequency(table: dict[str, float], word: str) -> float:
+    """wordfreq's frequency of one gallery word: its entry (a number's pattern entry times the number's
+    share of it), ``FLOOR`` when it has none."""
+    form = lookup_form(word)
+    freq = table.get(key(form))
+    if freq is None:
+        return FLOOR
+    return max(freq * number_share(form), FLOOR) if any(c.isdigit() for c in form) else freq
 
 
 def tables_digest() -> str:

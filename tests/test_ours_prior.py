@@ -36,10 +36,22 @@ def test_shipped_tables_rank_common_words_first_and_floor_the_rest():
     assert min(en.values()) > prior.FLOOR  # the floor sits below every listed word
     lp = prior.log_prior(["of", "Off", "inn", "qzxv", "1914,"], "en")
     assert lp[0] > lp[1] > lp[2] > lp[3] == np.log(prior.FLOOR)
-    assert lp[4] == np.log(en["0000"])  # a year: the frequency wordfreq keeps for four-digit numbers
+    assert lp[4] == pytest.approx(np.log(en["0000"] * prior.number_share("1914")))  # a year's share of 0000
     zh = prior.log_prior(["三", "世界", "亿"], "zh")
     assert np.all(zh > np.log(prior.FLOOR))  # Chinese is looked up as written (simplified)
     assert np.array_equal(prior.log_prior(["a", "b"], "fr"), np.zeros(2))  # no table: no prior
+
+
+def test_frequencies_are_wordfreqs_own_numbers_included():
+    """The shipped table plus the number model give what ``wordfreq.word_frequency`` gives (the same
+    list), down to the floor: a year, a two-digit number, an ordinal, a decimal, words and case."""
+    wordfreq = pytest.importorskip("wordfreq")
+    words = ["1914", "29", "2025", "12th", "4.13", "Said.", "of", "mundo"]
+    langs = ["en"] * 7 + ["es"]
+    ours = [float(np.exp(prior.log_prior([w], lang)[0])) for w, lang in zip(words, langs)]
+    theirs = [max(wordfreq.word_frequency(w, lang, "small"), prior.FLOOR) for w, lang in zip(words, langs)]
+    assert ours == pytest.approx(theirs, rel=5e-3)  # wordfreq rounds to 3 significant digits
+    assert prior.number_share("1914") < prior.number_share("2025") < 1.0 == prior.number_share("of")
 
 
 def test_tables_load_from_their_folder_and_the_digest_follows_their_content(tables):
