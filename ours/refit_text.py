@@ -120,8 +120,12 @@ def load_real(model, dataset_dir: Path, langs: Sequence[str], lexicon: dict[str,
 
 
 def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float] = KEEPS,
-          langs: Sequence[str] = ("en", "zh"), text_tower=None, log=print) -> dict:
-    """Choose the keep weight on held-out training writers, refit on all of them, write ``out``."""
+          langs: Sequence[str] = ("en", "zh"), text_tower=None, log=print, keep_anchors: bool = False) -> dict:
+    """Choose the keep weight on held-out training writers, refit on all of them, write ``out``.
+
+    ``keep_anchors`` keeps the base's anchor table as it is: lexicon words keep the anchors the
+    synthetic writers were trained against and only words outside the lexicon (the open-vocabulary
+    path) use the refitted projection. Otherwise the anchors are re-encoded through it."""
     import torch
 
     from ours.errors import BenchError
@@ -163,8 +167,9 @@ def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float]
     with torch.no_grad():
         tower.proj.weight.copy_(w)
         tower.proj.bias.copy_(b)
-    model.build_anchors(model.anchors.words, model.anchors.ids)
-    model.meta = {"refit_text": {"from": str(checkpoint), "sha256": weights_sha256(checkpoint),
+    if not keep_anchors:
+        model.build_anchors(model.anchors.words, model.anchors.ids)
+    model.meta = {"refit_text": {"keep_anchors": keep_anchors, "from": str(checkpoint), "sha256": weights_sha256(checkpoint),
                                  "dataset": str(dataset_dir), "langs": [s.lang for s in sets],
                                  "samples": {s.lang: int(len(s.target)) for s in sets},
                                  "vocab": {s.lang: len(s.vocab) for s in sets}, "steps": STEPS, "batch": BATCH,
@@ -177,7 +182,7 @@ def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float]
         for name in COPIED:
             if (checkpoint / name).is_file():
                 shutil.copy2(checkpoint / name, tmp / name)
-        _card(tmp, checkpoint, dataset_dir, report)
+        _card(tmp, checkpoint, dataset_dir, report, keep_anchors)
         if out.exists():
             out.rmdir()
         tmp.replace(out)
@@ -187,13 +192,16 @@ def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float]
     return report
 
 
-def _card(folder: Path, base: Path, dataset_dir: Path, report: dict) -> None:
+def _card(folder: Path, base: Path, dataset_dir: Path, report: dict, keep_anchors: bool = False) -> None:
     """MODEL_CARD.md: the recipe, the choice, the real data's sources, and the base checkpoint's card."""
     sources = Path(__file__).resolve().parent.parent / "bench" / "data" / "real_sources.json"
+    flag = " --keep-anchors" if keep_anchors else ""
+    changed = ("the lexicon's anchor table is the base's, unchanged: only words outside the lexicon go through "
+               "the refitted projection" if keep_anchors else "the anchors re-encoded through it")
     lines = [f"# {folder.name}: text projection refitted on real handwriting", "",
-             f"- recipe: `python -m ours.refit_text {base} {dataset_dir} --out <this folder>`",
-             "- what changed: only the text projection (`text.proj`, 384 -> 128) and the anchors re-encoded "
-             "through it; the image tower and CTC head are the base checkpoint's, byte for byte",
+             f"- recipe: `python -m ours.refit_text {base} {dataset_dir} --out <this folder>{flag}`",
+             f"- what changed: only the text projection (`text.proj`, 384 -> 128); {changed}; the image tower "
+             "and CTC head are the base checkpoint's, byte for byte",
              f"- keep weight {report['chosen_keep']:g}, chosen on held-out training writers: "
              f"{json.dumps(report['keep'])} (before: {json.dumps(report['before'])})",
              "- data: the `train` split of the real dataset (`python -m bench.data.build.real`); its sources "
@@ -215,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--keep", type=float, nargs="+", default=list(KEEPS))
     ap.add_argument("--langs", nargs="+", default=["en", "zh"])
+    ap.add_argument("--keep-anchors", action="store_true",
+                    help="keep the base's lexicon anchors; only words outside the lexicon use the refit")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     import torch
@@ -223,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     try:
-        report = refit(args.checkpoint, args.dataset, args.out, args.keep, args.langs)
+        report = refit(args.checkpoint, args.dataset, args.out, args.keep, args.langs,
+                       keep_anchors=args.keep_anchors)
     except BenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -90,3 +90,17 @@ def test_refit_refuses_a_used_folder(parents, real_like, tmp_path):
     (tmp_path / "used" / "x").write_text("x")
     with pytest.raises(BenchError):
         refit(base, real_like, tmp_path / "used", keeps=(1.0,), text_tower=_tiny_tower(0), log=lambda *_: None)
+
+
+def test_keep_anchors_keeps_the_lexicon_table_and_refits_the_open_vocabulary(parents, real_like, tmp_path):
+    base, _ = parents
+    out = tmp_path / "ka"
+    refit(base, real_like, out, keeps=(1.0,), langs=("en",), text_tower=_tiny_tower(0), log=lambda *_: None,
+          keep_anchors=True)
+    a, b = load_checkpoint(base), load_checkpoint(out)
+    assert np.array_equal(a.anchors.matrix, b.anchors.matrix) and a.anchors.words == b.anchors.words
+    moved = {k for k, v in _tensors(base).items() if not torch.equal(v, _tensors(out)[k])}
+    assert moved and all(k.startswith("text.proj") for k in moved)
+    meta = json.loads((out / "config.json").read_text(encoding="utf-8"))["meta"]["refit_text"]
+    assert meta["keep_anchors"] is True
+    assert "--keep-anchors" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
