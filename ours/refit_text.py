@@ -182,7 +182,7 @@ def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float]
         for name in COPIED:
             if (checkpoint / name).is_file():
                 shutil.copy2(checkpoint / name, tmp / name)
-        _card(tmp, checkpoint, dataset_dir, report, keep_anchors)
+        _card(tmp, checkpoint, dataset_dir, report, keep_anchors, name=out.name)
         if out.exists():
             out.rmdir()
         tmp.replace(out)
@@ -192,13 +192,14 @@ def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float]
     return report
 
 
-def _card(folder: Path, base: Path, dataset_dir: Path, report: dict, keep_anchors: bool = False) -> None:
+def _card(folder: Path, base: Path, dataset_dir: Path, report: dict, keep_anchors: bool = False,
+          name: str | None = None) -> None:
     """MODEL_CARD.md: the recipe, the choice, the real data's sources, and the base checkpoint's card."""
     sources = Path(__file__).resolve().parent.parent / "bench" / "data" / "real_sources.json"
     flag = " --keep-anchors" if keep_anchors else ""
     changed = ("the lexicon's anchor table is the base's, unchanged: only words outside the lexicon go through "
                "the refitted projection" if keep_anchors else "the anchors re-encoded through it")
-    lines = [f"# {folder.name}: text projection refitted on real handwriting", "",
+    lines = [f"# {name or folder.name}: text projection refitted on real handwriting", "",
              f"- recipe: `python -m ours.refit_text {base} {dataset_dir} --out <this folder>{flag}`",
              f"- what changed: only the text projection (`text.proj`, 384 -> 128); {changed}; the image tower "
              "and CTC head are the base checkpoint's, byte for byte",

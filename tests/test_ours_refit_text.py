@@ -103,4 +103,5 @@ def test_keep_anchors_keeps_the_lexicon_table_and_refits_the_open_vocabulary(par
     assert moved and all(k.startswith("text.proj") for k in moved)
     meta = json.loads((out / "config.json").read_text(encoding="utf-8"))["meta"]["refit_text"]
     assert meta["keep_anchors"] is True
-    assert "--keep-anchors" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "--keep-anchors" in card and card.startswith("# ka:")  # named as the folder, not its temporary

@@ -38,8 +38,14 @@ def test_shipped_checkpoint_retrieves_words_in_unseen_styles(name):
     model = load_checkpoint(SHIPPED / name)
     assert 1.2e6 < count_parameters(model.image) < 1.4e6
     assert (SHIPPED / name / "MODEL_CARD.md").is_file()
-    # a trained checkpoint carries its config; an interpolated one (ours interpolate) names both parents
-    wise = model.meta.get("wise_ft")
+    # a trained checkpoint carries its config; an interpolated one (ours interpolate) names both parents;
+    # a refitted one (python -m ours.refit_text) names its base and keeps the base's lineage
+    meta = model.meta
+    refit = meta.get("refit_text")
+    if refit:
+        assert len(refit["sha256"]) == 64 and refit["keep_anchors"] is True
+        meta = meta["base_meta"]
+    wise = meta.get("wise_ft")
     assert (SHIPPED / name / "train_config.json").is_file() or (
         wise and len(wise["base"]["sha256"]) == 64 and len(wise["finetuned"]["sha256"]) == 64)
     for lang in ("en", "es", "zh"):
