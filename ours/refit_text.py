@@ -8,9 +8,10 @@ over each language's whole training vocabulary plus lexicon, with a term that ke
 (all languages) near where it was, since synthetic writers and cross-language retrieval rely on them.
 The image tower, and so its ONNX exports, latency and size, is unchanged.
 
-``python -m ours.refit_text CHECKPOINT REAL_DATASET --out DIR [--keep 1 10 100]``: with several keep
-weights, each is fitted on four fifths of the training writers and scored on the rest, the best (mean
-over languages) is refitted on all of them and written to ``--out``.
+``python -m ours.refit_text CHECKPOINT REAL_DATASET --out DIR [--keep 1 10 100] [--keep-anchors]``: with
+several keep weights, each is fitted on four fifths of the training writers and scored on the rest, the
+best (mean over languages) is refitted on all of them and written to ``--out``. ``--keep-anchors`` keeps
+the base's lexicon anchors, so only words outside the lexicon use the refit (what ``ours`` ships).
 """
 from __future__ import annotations
 
@@ -137,8 +138,11 @@ def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float]
         raise BenchError(f"--out {out} already exists and is not an empty folder: choose a new one")
     torch.manual_seed(SEED)
     model = load_checkpoint(checkpoint)
-    if text_tower is not None:
-        model.text = text_tower
+    if text_tower is not None:  # a test's tiny encoder: it takes the checkpoint's stored projection, as
+        model.text = text_tower  # ensure_text_tower gives a loaded one
+        pending = getattr(model, "_pending_text_state", None)
+        if pending:
+            model.text.load_trainable_state(pending)
     tower = model.ensure_text_tower()
     if tower.n_trainable:
         raise BenchError("refit_text refits the projection of an all-frozen text tower; this one trains layers")
@@ -155,13 +159,14 @@ def refit(checkpoint: Path, dataset_dir: Path, out: Path, keeps: Sequence[float]
     held = [held_out(s.writer) for s in sets]
     if len(keeps) > 1 and any(h.all() or not h.any() for h in held):
         raise BenchError("choosing the keep weight needs two or more writers per language; pass one --keep")
-    report = {"before": {s.lang: top1(s, h, x[s.lang], w0, b0) for s, h in zip(sets, held)}, "keep": {}}
+    report = {"before": {s.lang: top1(s, h, x[s.lang], w0, b0) for s, h in zip(sets, held) if h.any()},
+              "keep": {}}
     log(f"held-out training writers, before: {report['before']}")
-    for keep in keeps:
+    for keep in (keeps if len(keeps) > 1 else ()):  # one keep weight: nothing to choose
         w, b = fit_projection(x, sets, [~h for h in held], w0, b0, scale, lexicon, keep)
         report["keep"][keep] = {s.lang: top1(s, h, x[s.lang], w, b) for s, h in zip(sets, held)}
         log(f"keep {keep:g}: {report['keep'][keep]}")
-    best = max(keeps, key=lambda k: (np.mean(list(report["keep"][k].values())), -k))
+    best = max(keeps, key=lambda k: (np.mean(list(report["keep"][k].values())), -k)) if len(keeps) > 1 else keeps[0]
     report["chosen_keep"] = best
     w, b = fit_projection(x, sets, [np.ones(len(s.target), bool) for s in sets], w0, b0, scale, lexicon, best)
     with torch.no_grad():
